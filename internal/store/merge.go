@@ -1,0 +1,229 @@
+package store
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/logcaster/logcaster/internal/store/part"
+)
+
+// Merge policy. Flushes make one small part per day a second; scans cost a
+// little per part and compression is better in big blocks, so parts are
+// merged in the background:
+//   - as soon as a partition has minMergeParts flushed (generation 0) parts,
+//     they are merged into one;
+//   - a partition with more than maxPartsPerPartition parts merges its
+//     smallest ones;
+//   - a partition that has received nothing for idleMergeAfter is merged
+//     into a single part, which gives the best compression for days that are
+//     complete.
+//
+// One merge runs at a time: on two cores, a second one would take the CPU
+// ingest needs.
+const (
+	minMergeParts        = 8
+	maxPartsPerPartition = 16
+	maxMergeInputs       = 32
+	idleMergeAfter       = 30 * time.Second
+	retentionCheckEvery  = time.Minute
+)
+
+func (s *Store) mergeLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.MergeInterval)
+	defer t.Stop()
+	lastRetention := time.Time{}
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		case <-s.mergeKick:
+		}
+		if time.Since(lastRetention) >= retentionCheckEvery {
+			s.applyRetention()
+			lastRetention = time.Now()
+		}
+		for {
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+			day, inputs := s.pickMerge(false)
+			if inputs == nil {
+				break
+			}
+			if err := s.merge(day, inputs); err != nil {
+				s.log.Error("merge failed", "partition", day, "err", err)
+				break
+			}
+		}
+	}
+}
+
+// pickMerge chooses the next merge and acquires its inputs; all forces a
+// merge of every partition with more than one part into one.
+func (s *Store) pickMerge(all bool) (string, []*partHandle) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for day, p := range s.partitions {
+		if len(p.parts) < 2 {
+			continue
+		}
+		var inputs []*partHandle
+		switch {
+		case all || time.Since(p.lastAdded) >= idleMergeAfter:
+			inputs = slices.Clone(p.parts)
+		default:
+			var fresh []*partHandle
+			for _, h := range p.parts {
+				if h.p.Meta().Generation == 0 {
+					fresh = append(fresh, h)
+				}
+			}
+			if len(fresh) >= minMergeParts {
+				inputs = fresh
+			} else if len(p.parts) > maxPartsPerPartition {
+				inputs = slices.Clone(p.parts)
+				slices.SortFunc(inputs, func(a, b *partHandle) int {
+					return int(a.p.Meta().Rows) - int(b.p.Meta().Rows)
+				})
+				inputs = inputs[:maxPartsPerPartition/2]
+			}
+		}
+		if len(inputs) < 2 {
+			continue
+		}
+		if len(inputs) > maxMergeInputs {
+			inputs = inputs[:maxMergeInputs]
+		}
+		for _, h := range inputs {
+			h.acquire()
+		}
+		return day, inputs
+	}
+	return "", nil
+}
+
+// merge replaces inputs, parts of one partition, with one merged part.
+func (s *Store) merge(day string, inputs []*partHandle) error {
+	defer func() {
+		for _, h := range inputs {
+			h.release()
+		}
+	}()
+	start := time.Now()
+	gen := 0
+	parts := make([]*part.Part, len(inputs))
+	sources := make([]string, len(inputs))
+	for i, h := range inputs {
+		parts[i] = h.p
+		sources[i] = h.name
+		gen = max(gen, h.p.Meta().Generation)
+	}
+	name := s.newPartName(gen + 1)
+	dir := s.path(partitionsDirName, day, name)
+	meta, err := part.Merge(dir, parts, part.Meta{Sources: sources, Generation: gen + 1}, s.opts.MergeWrite)
+	if err != nil {
+		os.RemoveAll(dir + ".tmp")
+		for _, h := range inputs {
+			if part.IsCorrupt(err) && h.p.Verify() != nil {
+				s.quarantineHandle(h, err)
+			}
+		}
+		return fmt.Errorf("merge %d parts: %w", len(inputs), err)
+	}
+	p, err := part.Open(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return fmt.Errorf("open merged part: %w", err)
+	}
+	merged := newPartHandle(p, name)
+
+	s.mu.Lock()
+	pt := s.partitions[day]
+	if pt == nil { // dropped by retention meanwhile
+		s.mu.Unlock()
+		merged.retire()
+		return nil
+	}
+	kept := pt.parts[:0:0]
+	replaced := 0
+	for _, h := range pt.parts {
+		if slices.Contains(inputs, h) {
+			replaced++
+			continue
+		}
+		kept = append(kept, h)
+	}
+	if replaced != len(inputs) { // an input was set aside meanwhile
+		s.mu.Unlock()
+		merged.retire()
+		return fmt.Errorf("merge inputs changed during merge")
+	}
+	pt.parts = append(kept, merged)
+	s.mu.Unlock()
+	for _, h := range inputs {
+		h.retire()
+	}
+	if m := s.opts.Metrics; m != nil {
+		m.MergeDuration.Observe(time.Since(start).Seconds())
+	}
+	s.log.Debug("merged parts", "partition", day, "inputs", len(inputs), "rows", meta.Rows, "bytes", meta.DiskBytes, "took", time.Since(start))
+	return nil
+}
+
+// ForceMerge flushes the head and merges every partition into a single
+// part, as an operator does before a backup or to measure disk use.
+func (s *Store) ForceMerge() error {
+	if err := s.flush(); err != nil {
+		return err
+	}
+	for {
+		day, inputs := s.pickMerge(true)
+		if inputs == nil {
+			return nil
+		}
+		if err := s.merge(day, inputs); err != nil {
+			return err
+		}
+	}
+}
+
+// retentionCutoff is the time before which whole days are dropped.
+func (s *Store) retentionCutoff() int64 {
+	return s.opts.Now().Add(-s.opts.Retention).UnixNano()
+}
+
+// applyRetention drops every partition whose day ended before the cutoff.
+func (s *Store) applyRetention() {
+	cutoff := s.retentionCutoff()
+	s.mu.Lock()
+	var dropped []*partition
+	for day, p := range s.partitions {
+		if p.end <= cutoff {
+			dropped = append(dropped, p)
+			delete(s.partitions, day)
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range dropped {
+		for _, h := range p.parts {
+			h.retire()
+		}
+		// Scans holding a part keep reading it: its files stay open after
+		// the unlink.
+		if err := os.RemoveAll(s.path(partitionsDirName, p.day)); err != nil {
+			s.log.Error("cannot delete expired partition", "day", p.day, "err", err)
+			continue
+		}
+		s.log.Info("retention dropped partition", "day", p.day)
+	}
+}
+
+func dirDay(dir string) string   { return filepath.Base(filepath.Dir(dir)) }
+func baseName(dir string) string { return filepath.Base(dir) }

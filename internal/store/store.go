@@ -1,0 +1,392 @@
+// Package store is LogCaster's log store: a write-ahead log, an in-memory
+// head, and day partitions of immutable columnar parts (package part),
+// merged in the background and dropped whole by retention.
+//
+// What it promises:
+//   - Durability: when Write returns nil, its events survive kill -9 (they
+//     are in the WAL, written with one write call a group); with
+//     SyncAlways they also survive a machine crash (fsynced before return).
+//   - Exactly once: a batch carrying a Source (client id, seq) that was
+//     already stored is dropped, across restarts too (the seen sequence
+//     numbers are kept in the WAL and in the checkpoint).
+//   - Visibility: an event is visible to Scan as soon as Write returns.
+//   - Recovery: Open replays the WAL segments not yet covered by parts, and
+//     finishes or undoes whatever a crash interrupted (a half-written part,
+//     a merge whose inputs were not yet removed).
+//   - Damage: a part whose files fail their checksums is moved to
+//     <dir>/quarantine, reported in the log and in metrics, and never served;
+//     it does not stop the store.
+//
+// Concurrency: Write is called by one goroutine at a time (the pipeline's
+// writer); Scan and the accessors are safe from any goroutine.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/metrics"
+	"github.com/logcaster/logcaster/internal/store/part"
+)
+
+// Names of the folders and files under the data directory; FORMAT.md draws
+// each of them.
+const (
+	walDirName        = "wal"
+	partitionsDirName = "partitions"
+	quarantineDirName = "quarantine"
+	checkpointName    = "checkpoint"
+	lockName          = "LOCK"
+	dayLayout         = "2006-01-02"
+)
+
+// SyncPolicy says when the WAL is fsynced.
+type SyncPolicy string
+
+const (
+	// SyncAlways fsyncs every group commit before acknowledging it.
+	SyncAlways SyncPolicy = "always"
+	// SyncInterval fsyncs every SyncInterval; acknowledged data survives
+	// kill -9 at once and a power loss after at most the interval.
+	SyncInterval SyncPolicy = "interval"
+	// SyncNone leaves fsync to the operating system.
+	SyncNone SyncPolicy = "none"
+)
+
+// Options configure a Store.
+type Options struct {
+	Dir           string
+	Sync          SyncPolicy
+	SyncInterval  time.Duration // for SyncInterval
+	FlushInterval time.Duration // how often the head is written out as parts
+	MaxHeadEvents int           // flush early when the head holds this many events
+	Retention     time.Duration // days entirely older than this are dropped
+	MergeInterval time.Duration // how often the merger looks for work
+	FlushWrite    part.WriteOptions
+	MergeWrite    part.WriteOptions
+	Logger        *slog.Logger
+	Metrics       *metrics.Metrics // may be nil
+	Now           func() time.Time // for tests; time.Now by default
+}
+
+// DefaultOptions returns the options logcaster serve uses by default.
+func DefaultOptions() Options {
+	merge := part.DefaultWriteOptions()
+	merge.ZstdLevel = 3
+	return Options{
+		Dir:           "data",
+		Sync:          SyncAlways,
+		SyncInterval:  time.Second,
+		FlushInterval: time.Second,
+		MaxHeadEvents: 1 << 20,
+		Retention:     30 * 24 * time.Hour,
+		MergeInterval: 2 * time.Second,
+		FlushWrite:    part.DefaultWriteOptions(),
+		MergeWrite:    merge,
+	}
+}
+
+// Validate reports options that cannot work.
+func (o Options) Validate() error {
+	switch o.Sync {
+	case SyncAlways, SyncInterval, SyncNone:
+	default:
+		return fmt.Errorf("sync policy %q: want always, interval or none", o.Sync)
+	}
+	if o.Dir == "" {
+		return errors.New("data directory is empty")
+	}
+	if o.FlushInterval <= 0 || o.MergeInterval <= 0 || (o.Sync == SyncInterval && o.SyncInterval <= 0) {
+		return errors.New("flush, merge and sync intervals must be positive")
+	}
+	if o.Retention < 24*time.Hour {
+		return fmt.Errorf("retention %s: the store keeps whole days, so at least 24h", o.Retention)
+	}
+	if o.MaxHeadEvents <= 0 {
+		return errors.New("max head events must be positive")
+	}
+	if err := o.FlushWrite.Validate(); err != nil {
+		return fmt.Errorf("flush write options: %w", err)
+	}
+	return o.MergeWrite.Validate()
+}
+
+// Store is an open store.
+type Store struct {
+	opts Options
+	log  *slog.Logger
+	lock *os.File
+
+	// writeMu serialises Write with the WAL rotation of a flush, so that a
+	// flush takes exactly the events of the segments it closes.
+	writeMu sync.Mutex
+	wal     walWriter
+	dedup   *dedupTable
+	walErr  error // last WAL write error, for health
+
+	// mu guards the head and the partitions.
+	mu       sync.RWMutex
+	head     *head
+	flushing []*head // heads being written out, still visible to Scan
+
+	pendingFlush []flushingHead // guarded by flushMu
+	partitions   map[string]*partition
+
+	flushMu    sync.Mutex // one flush at a time
+	flushKick  chan struct{}
+	mergeKick  chan struct{}
+	stop       chan struct{}
+	wg         sync.WaitGroup
+	closed     bool
+	partSerial uint64 // names new parts; guarded by mu
+
+}
+
+// Open opens (creating if needed) the store in opts.Dir and recovers it.
+func Open(opts Options) (*Store, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Store{
+		opts:       opts,
+		log:        opts.Logger,
+		head:       newHead(),
+		partitions: map[string]*partition{},
+		flushKick:  make(chan struct{}, 1),
+		mergeKick:  make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+		partSerial: uint64(opts.Now().UnixNano()),
+	}
+	for _, d := range []string{opts.Dir, s.path(walDirName), s.path(partitionsDirName), s.path(quarantineDirName)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	lock, err := lockDir(s.path(lockName))
+	if err != nil {
+		return nil, err
+	}
+	s.lock = lock
+	if err := s.recover(); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	s.wg.Add(2)
+	go s.flushLoop()
+	go s.mergeLoop()
+	if opts.Sync == SyncInterval {
+		s.wg.Add(1)
+		go s.syncLoop()
+	}
+	return s, nil
+}
+
+func (s *Store) path(elem ...string) string {
+	return filepath.Join(append([]string{s.opts.Dir}, elem...)...)
+}
+
+// lockDir takes an exclusive lock so that two servers never share a data
+// directory; the kernel releases it when the process dies, kill -9 included.
+func lockDir(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("data directory %s is in use by another process: %w", filepath.Dir(path), err)
+	}
+	return f, nil
+}
+
+// Write stores a group of batches durably (see the package promises) and
+// makes them visible. It implements pipeline.Writer.
+func (s *Store) Write(batches []*event.Batch) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.closed {
+		return errors.New("store is closed")
+	}
+	kept := make([]*event.Batch, 0, len(batches))
+	pending := s.dedup.begin()
+	for _, b := range batches {
+		if len(b.Events) == 0 || !pending.admit(b.Source) {
+			continue
+		}
+		s.wal.appendBatch(b)
+		kept = append(kept, b)
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	start := time.Now()
+	err := s.wal.commit(s.opts.Sync == SyncAlways)
+	if m := s.opts.Metrics; m != nil {
+		m.WALSyncDuration.Observe(time.Since(start).Seconds())
+	}
+	s.walErr = err
+	if err != nil {
+		return err
+	}
+	pending.commit()
+	s.mu.Lock()
+	for _, b := range kept {
+		s.head.add(b)
+	}
+	full := s.head.events >= s.opts.MaxHeadEvents
+	h := s.head
+	s.mu.Unlock()
+	if h.unfrozen >= freezeEvents {
+		// Sorting happens outside mu so scans are not held up; only this
+		// goroutine (under writeMu) changes the head's batches.
+		blocks := buildBlocks(h.batches[h.frozenUpTo:])
+		s.mu.Lock()
+		h.blocks = append(h.blocks, blocks...)
+		h.frozenUpTo = len(h.batches)
+		h.unfrozen = 0
+		s.mu.Unlock()
+	}
+	if full {
+		kick(s.flushKick)
+	}
+	if s.wal.size > walSegmentTarget {
+		kick(s.flushKick)
+	}
+	return nil
+}
+
+func kick(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Store) syncLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.SyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.writeMu.Lock()
+			if err := s.wal.sync(); err != nil {
+				s.log.Error("wal sync failed", "err", err)
+			}
+			s.writeMu.Unlock()
+		}
+	}
+}
+
+// Close flushes the head into parts, stops the background work and releases
+// the directory. Write must not be called during or after Close.
+func (s *Store) Close() error {
+	s.writeMu.Lock()
+	if s.closed {
+		s.writeMu.Unlock()
+		return nil
+	}
+	s.writeMu.Unlock()
+	close(s.stop)
+	s.wg.Wait()
+	err := s.flush()
+	s.writeMu.Lock()
+	s.closed = true
+	if cerr := s.wal.close(); err == nil {
+		err = cerr
+	}
+	s.writeMu.Unlock()
+	s.mu.Lock()
+	for _, p := range s.partitions {
+		for _, h := range p.parts {
+			h.release()
+		}
+	}
+	s.partitions = map[string]*partition{}
+	s.mu.Unlock()
+	s.lock.Close()
+	return err
+}
+
+// Health reports whether the store can take writes: nil, or the last error
+// writing the WAL.
+func (s *Store) Health() error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.closed {
+		return errors.New("store is closed")
+	}
+	return s.walErr
+}
+
+func dayOf(t int64) string { return time.Unix(0, t).UTC().Format(dayLayout) }
+
+// syncDir fsyncs a directory so that entries created or renamed in it
+// survive a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Stats describe the store for health checks, metrics and the status page.
+type Stats struct {
+	Partitions   int
+	Parts        int
+	Rows         uint64 // in parts
+	DiskBytes    uint64 // of parts
+	HeadEvents   int    // not yet in parts
+	WALSegment   uint64
+	OldestDay    string
+	NewestDay    string
+	PendingHeads int
+}
+
+// Stats returns the store's current figures.
+func (s *Store) Stats() Stats {
+	s.mu.RLock()
+	st := Stats{Partitions: len(s.partitions), HeadEvents: s.head.events, PendingHeads: len(s.flushing)}
+	for _, h := range s.flushing {
+		st.HeadEvents += h.events
+	}
+	for day, p := range s.partitions {
+		st.Parts += len(p.parts)
+		for _, h := range p.parts {
+			m := h.p.Meta()
+			st.Rows += m.Rows
+			st.DiskBytes += m.DiskBytes
+		}
+		if st.OldestDay == "" || day < st.OldestDay {
+			st.OldestDay = day
+		}
+		if day > st.NewestDay {
+			st.NewestDay = day
+		}
+	}
+	s.mu.RUnlock()
+	s.writeMu.Lock()
+	st.WALSegment = s.wal.seq
+	s.writeMu.Unlock()
+	return st
+}
