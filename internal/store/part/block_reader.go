@@ -1,14 +1,39 @@
 package part
 
-import "sync"
+import (
+	"fmt"
+	"path/filepath"
+	"sync"
+)
 
 // BlockReader reads one block of a part lazily and implements the
 // store.Block interface: nothing is read from disk until a column is asked
-// for, and each column's checksum is verified when it is read. It reuses its
-// buffers across Reset calls.
+// for, and each section's CRC is verified when it is read (a mismatch is an
+// error wrapping *CorruptError). A column is decoded once per Reset; the
+// slices and strings it returns alias the reader's buffers, which the next
+// Reset reuses. A BlockReader is used by one goroutine at a time.
 type BlockReader struct {
-	p *Part
-	i int
+	p  *Part
+	h  *blockHeader
+	ts []int64
+
+	tsDone bool
+	tsSec  []byte
+	tsRaw  []byte
+
+	// slots hold the decoded columns of the current block; slots[:n] are in
+	// use. Each owns its buffers, since its strings alias them.
+	slots []readerSlot
+	n     int
+	names []string
+}
+
+type readerSlot struct {
+	id   int
+	vals []string
+	dict []string
+	sec  []byte // the section as read
+	raw  []byte // the section decompressed
 }
 
 var blockReaderPool = sync.Pool{New: func() any { return &BlockReader{} }}
@@ -19,29 +44,138 @@ func GetBlockReader() *BlockReader { return blockReaderPool.Get().(*BlockReader)
 // PutBlockReader returns r to the pool; r and everything it returned must
 // not be used afterwards.
 func PutBlockReader(r *BlockReader) {
-	r.p = nil
+	r.Reset(nil, 0)
 	blockReaderPool.Put(r)
 }
 
-// Reset points r at block i of p.
-func (r *BlockReader) Reset(p *Part, i int) { r.p, r.i = p, i }
+// Reset points r at block i of p (or at nothing when p is nil).
+func (r *BlockReader) Reset(p *Part, i int) {
+	r.p = p
+	r.h = nil
+	if p != nil {
+		r.h = &p.blocks[i]
+	}
+	r.tsDone = false
+	for j := range r.slots[:r.n] {
+		clear(r.slots[j].vals) // do not pin the last block's buffers via strings
+	}
+	r.n = 0
+	r.names = r.names[:0]
+}
 
 // Rows is the number of rows of the block.
-func (r *BlockReader) Rows() int { return 0 }
+func (r *BlockReader) Rows() int { return r.h.rows }
 
 // TimeRange is the smallest and largest timestamp of the block.
-func (r *BlockReader) TimeRange() (min, max int64) { return 0, 0 }
+func (r *BlockReader) TimeRange() (min, max int64) { return r.h.minT, r.h.maxT }
+
+// colHeader returns the block's header of the named column, or nil.
+func (r *BlockReader) colHeader(name string) *colHeader {
+	id, ok := r.p.colIDs[name]
+	if !ok {
+		return nil
+	}
+	cols := r.p.cols[r.h.colStart:r.h.colEnd]
+	for i := range cols {
+		if cols[i].id == id {
+			return &cols[i]
+		}
+	}
+	return nil
+}
 
 // MayContain reports whether the column may hold every token whose
-// tokenize.Hash is given; false is definite.
-func (r *BlockReader) MayContain(column string, hashes []uint64) bool { return true }
+// tokenize.Hash is given; false is definite. It reads nothing from disk.
+func (r *BlockReader) MayContain(column string, hashes []uint64) bool {
+	if len(hashes) == 0 {
+		return true
+	}
+	c := r.colHeader(column)
+	if c == nil {
+		return false
+	}
+	return bloomMayContain(r.p.blooms[c.bloomOff:c.bloomOff+c.bloomLen], hashes)
+}
+
+func (r *BlockReader) corrupt(what, reason string) error {
+	return fmt.Errorf("read %s of block: %w", what,
+		&CorruptError{Path: filepath.Join(r.p.dir, dataFile), Reason: what + ": " + reason})
+}
+
+// readSection reads and checks one section of data.bin into sec and
+// returns it decoded (aliasing sec or raw).
+func (r *BlockReader) readSection(what string, sec, raw *[]byte, off int64, n int, sum uint32) ([]byte, error) {
+	var err error
+	if *sec, err = r.p.readAt(*sec, off, n); err != nil {
+		if IsCorrupt(err) {
+			return nil, r.corrupt(what, "truncated")
+		}
+		return nil, fmt.Errorf("read %s of block: %w", what, err)
+	}
+	if crc(*sec) != sum {
+		return nil, r.corrupt(what, "checksum mismatch")
+	}
+	out, reason := decodeSection(raw, *sec)
+	if reason != "" {
+		return nil, r.corrupt(what, reason)
+	}
+	return out, nil
+}
 
 // Timestamps returns the rows' timestamps, ascending.
-func (r *BlockReader) Timestamps() ([]int64, error) { return nil, errNotImplemented }
+func (r *BlockReader) Timestamps() ([]int64, error) {
+	if r.tsDone {
+		return r.ts, nil
+	}
+	h := r.h
+	raw, err := r.readSection("timestamps", &r.tsSec, &r.tsRaw, h.tsOff, h.tsLen, h.tsCRC)
+	if err != nil {
+		return nil, err
+	}
+	var reason string
+	if r.ts, reason = decodeTimestamps(r.ts, raw, h.rows, h.minT, h.maxT); reason != "" {
+		return nil, r.corrupt("timestamps", reason)
+	}
+	r.tsDone = true
+	return r.ts, nil
+}
 
 // Column returns the values of a column, "" where a row lacks it, or nil
 // when the block has no such column.
-func (r *BlockReader) Column(name string) ([]string, error) { return nil, errNotImplemented }
+func (r *BlockReader) Column(name string) ([]string, error) {
+	c := r.colHeader(name)
+	if c == nil {
+		return nil, nil
+	}
+	for i := range r.slots[:r.n] {
+		if r.slots[i].id == c.id {
+			return r.slots[i].vals, nil
+		}
+	}
+	if r.n == len(r.slots) {
+		r.slots = append(r.slots, readerSlot{})
+	}
+	s := &r.slots[r.n]
+	raw, err := r.readSection("column "+name, &s.sec, &s.raw, c.off, c.len, c.crc)
+	if err != nil {
+		return nil, err
+	}
+	var reason string
+	s.vals, s.dict, reason = decodeColumn(s.vals, s.dict, raw, r.h.rows)
+	if reason != "" {
+		return nil, r.corrupt("column "+name, reason)
+	}
+	s.id = c.id
+	r.n++
+	return s.vals, nil
+}
 
 // ColumnNames lists the block's columns.
-func (r *BlockReader) ColumnNames() []string { return nil }
+func (r *BlockReader) ColumnNames() []string {
+	if len(r.names) == 0 {
+		for _, c := range r.p.cols[r.h.colStart:r.h.colEnd] {
+			r.names = append(r.names, r.p.names[c.id])
+		}
+	}
+	return r.names
+}

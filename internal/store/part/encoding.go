@@ -1,0 +1,254 @@
+package part
+
+import (
+	"encoding/binary"
+	"unsafe"
+)
+
+// Section framing: every timestamp and column section in data.bin starts
+// with a compression byte and the decoded length.
+const (
+	compNone byte = 0
+	compZstd byte = 1
+)
+
+// minCompress is the smallest payload worth handing to zstd: below it the
+// frame header costs more than it saves.
+const minCompress = 64
+
+// Column encodings: the first byte of a decoded column section.
+const (
+	encPlain byte = 0 // rows × uvarint length, then the values back to back
+	encDict  byte = 1 // uvarint n, n × (uvarint length, bytes), rows × 1-byte code
+	encConst byte = 2 // uvarint length, bytes: every row has this value
+)
+
+// appendSection appends raw as a section to dst, compressed with zstd at
+// level when that makes it smaller.
+func appendSection(dst, raw []byte, level int) []byte {
+	if len(raw) >= minCompress {
+		start := len(dst)
+		dst = append(dst, compZstd)
+		dst = binary.AppendUvarint(dst, uint64(len(raw)))
+		hdr := len(dst) - start
+		dst = getEncoder(level).EncodeAll(raw, dst)
+		if len(dst)-start-hdr < len(raw) {
+			return dst
+		}
+		dst = dst[:start]
+	}
+	dst = append(dst, compNone)
+	dst = binary.AppendUvarint(dst, uint64(len(raw)))
+	return append(dst, raw...)
+}
+
+// decodeSection returns the decoded bytes of section sec: sec itself when
+// it is stored uncompressed, else *buf, grown as needed, holding the
+// decompressed bytes. It returns a reason on damage.
+func decodeSection(bufp *[]byte, sec []byte) ([]byte, string) {
+	buf := *bufp
+	d := decoder{b: sec}
+	comp := d.byte1()
+	n := d.uvarint()
+	if d.err != "" {
+		return buf, "section header: " + d.err
+	}
+	if n > maxSectionRaw {
+		return buf, "section length over limit"
+	}
+	switch comp {
+	case compNone:
+		if uint64(len(d.b)) != n {
+			return buf, "section length mismatch"
+		}
+		return d.b, ""
+	case compZstd:
+		// Grow buf only as far as zstd can plausibly expand this input,
+		// so a forged length cannot make us allocate 64 MiB up front.
+		if uint64(cap(buf)) < n && n <= uint64(len(d.b))*64+4096 {
+			buf = make([]byte, 0, n)
+		}
+		out, err := getDecoder().DecodeAll(d.b, buf[:0])
+		*bufp = out[:0]
+		if err != nil {
+			return buf, "zstd: " + err.Error()
+		}
+		if uint64(len(out)) != n {
+			return out, "decoded length mismatch"
+		}
+		return out, ""
+	}
+	return buf, "unknown compression"
+}
+
+// appendTimestamps appends the raw (uncompressed) encoding of ascending
+// timestamps ts: uvarint scale, varint first, then (len-1) uvarint deltas
+// divided by scale. The scale is the largest of 1e6, 1e3, 1 that divides
+// every delta: senders mostly stamp in ms or µs, and dividing shrinks each
+// delta by one or two varint bytes before zstd sees it.
+func appendTimestamps(dst []byte, ts []int64) []byte {
+	scale := uint64(1_000_000)
+	for i := 1; i < len(ts) && scale > 1; i++ {
+		d := uint64(ts[i] - ts[i-1])
+		for d%scale != 0 {
+			scale /= 1000
+		}
+	}
+	dst = binary.AppendUvarint(dst, scale)
+	if len(ts) == 0 {
+		return dst
+	}
+	dst = binary.AppendVarint(dst, ts[0])
+	for i := 1; i < len(ts); i++ {
+		dst = binary.AppendUvarint(dst, uint64(ts[i]-ts[i-1])/scale)
+	}
+	return dst
+}
+
+// decodeTimestamps decodes rows timestamps from raw into dst[:0] and checks
+// they ascend from minT to maxT.
+func decodeTimestamps(dst []int64, raw []byte, rows int, minT, maxT int64) ([]int64, string) {
+	d := decoder{b: raw}
+	scale := d.uvarint()
+	if scale != 1 && scale != 1000 && scale != 1_000_000 {
+		return dst, "bad timestamp scale"
+	}
+	dst = dst[:0]
+	if rows == 0 {
+		return dst, ""
+	}
+	if len(raw) < rows { // every row takes at least one byte
+		return dst, "timestamps truncated"
+	}
+	t := d.varint()
+	dst = append(dst, t)
+	for i := 1; i < rows && d.err == ""; i++ {
+		delta := d.uvarint() * scale
+		if delta > uint64(maxT-t) {
+			return dst, "timestamp out of block range"
+		}
+		t += int64(delta)
+		dst = append(dst, t)
+	}
+	if d.err != "" {
+		return dst, "timestamps: " + d.err
+	}
+	if len(d.b) != 0 {
+		return dst, "timestamps: trailing bytes"
+	}
+	if dst[0] != minT || t != maxT {
+		return dst, "timestamps disagree with block header"
+	}
+	return dst, ""
+}
+
+// appendPlain appends the encPlain encoding of vals.
+func appendPlain(dst []byte, vals []string) []byte {
+	dst = append(dst, encPlain)
+	for _, v := range vals {
+		dst = binary.AppendUvarint(dst, uint64(len(v)))
+	}
+	for _, v := range vals {
+		dst = append(dst, v...)
+	}
+	return dst
+}
+
+// appendDict appends the encDict encoding of vals, whose distinct values
+// are dict and whose codes (indexes into dict) are codes.
+func appendDict(dst []byte, dict []string, codes []byte) []byte {
+	dst = append(dst, encDict)
+	dst = binary.AppendUvarint(dst, uint64(len(dict)))
+	for _, v := range dict {
+		dst = binary.AppendUvarint(dst, uint64(len(v)))
+		dst = append(dst, v...)
+	}
+	return append(dst, codes...)
+}
+
+func appendConst(dst []byte, v string) []byte {
+	dst = append(dst, encConst)
+	dst = binary.AppendUvarint(dst, uint64(len(v)))
+	return append(dst, v...)
+}
+
+// decodeColumn decodes a column section's raw bytes into rows strings
+// appended to dst[:0]. The strings alias raw, which the caller must keep
+// unchanged for as long as they are used; dict is scratch for encDict.
+func decodeColumn(dst []string, dict []string, raw []byte, rows int) ([]string, []string, string) {
+	dst = dst[:0]
+	d := decoder{b: raw}
+	switch d.byte1() {
+	case encPlain:
+		if len(raw) < rows {
+			return dst, dict, "plain column truncated"
+		}
+		// Lengths first, then the values: read the lengths from a second
+		// decoder that walks ahead of the values.
+		lens := decoder{b: d.b}
+		var total uint64
+		for i := 0; i < rows && lens.err == ""; i++ {
+			total += lens.uvarint()
+		}
+		if lens.err != "" {
+			return dst, dict, "plain column lengths: " + lens.err
+		}
+		if total != uint64(len(lens.b)) {
+			return dst, dict, "plain column length mismatch"
+		}
+		vals := lens.b
+		for i := 0; i < rows; i++ {
+			n := d.uvarint()
+			dst = append(dst, bstr(vals[:n]))
+			vals = vals[n:]
+		}
+		return dst, dict, ""
+	case encDict:
+		n := d.uvarint()
+		if n == 0 || n > maxDictLen {
+			return dst, dict, "bad dictionary size"
+		}
+		dict = dict[:0]
+		for i := uint64(0); i < n; i++ {
+			dict = append(dict, bstr(d.bytes(d.uvarint())))
+		}
+		if d.err != "" {
+			return dst, dict, "dictionary: " + d.err
+		}
+		if len(d.b) != rows {
+			return dst, dict, "dictionary codes length mismatch"
+		}
+		for _, c := range d.b {
+			if int(c) >= len(dict) {
+				return dst, dict, "dictionary code out of range"
+			}
+			dst = append(dst, dict[c])
+		}
+		return dst, dict, ""
+	case encConst:
+		v := bstr(d.bytes(d.uvarint()))
+		if d.err != "" {
+			return dst, dict, "const column: " + d.err
+		}
+		if len(d.b) != 0 {
+			return dst, dict, "const column: trailing bytes"
+		}
+		for i := 0; i < rows; i++ {
+			dst = append(dst, v)
+		}
+		return dst, dict, ""
+	}
+	if d.err != "" {
+		return dst, dict, "column: " + d.err
+	}
+	return dst, dict, "unknown column encoding"
+}
+
+// bstr views b as a string without copying; b must not change while the
+// string is in use.
+func bstr(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
