@@ -1,0 +1,245 @@
+// Package server wires LogCaster together: it owns the HTTP listener and
+// its routes (API, health, metrics), starts the protocol listeners it is
+// given, and shuts everything down in the order that loses nothing:
+// listeners stop accepting and hand in what they read, in-flight HTTP
+// requests finish, the pipeline drains into the store, the store flushes.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/logcaster/logcaster/internal/metrics"
+	"github.com/logcaster/logcaster/internal/pipeline"
+	"github.com/logcaster/logcaster/internal/store"
+)
+
+// Listener is a protocol listener the server starts and stops (TCP lines,
+// syslog, ...).
+type Listener interface {
+	// Start begins accepting; it returns once the listener is bound.
+	Start() error
+	// Shutdown stops accepting, closes connections after handing in what
+	// was read, and returns when done or when ctx ends.
+	Shutdown(ctx context.Context) error
+}
+
+// Options configure the HTTP side of the server.
+type Options struct {
+	HTTPAddr          string // "" turns HTTP off
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+	Version           string
+}
+
+// DefaultOptions returns the options logcaster serve uses by default.
+func DefaultOptions() Options {
+	return Options{
+		HTTPAddr:          ":8080",
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		Version:           "dev",
+	}
+}
+
+// Server is a running LogCaster server.
+type Server struct {
+	opts      Options
+	log       *slog.Logger
+	store     *store.Store
+	pipe      *pipeline.Pipeline
+	metrics   *metrics.Metrics
+	mux       *http.ServeMux
+	http      *http.Server
+	httpLn    net.Listener
+	listeners []Listener
+	started   time.Time
+	draining  atomic.Bool
+}
+
+// New returns a server over a store and the pipeline feeding it. Routes and
+// listeners are added before Start.
+func New(opts Options, st *store.Store, pipe *pipeline.Pipeline, m *metrics.Metrics, log *slog.Logger) *Server {
+	s := &Server{opts: opts, log: log, store: st, pipe: pipe, metrics: m, mux: http.NewServeMux()}
+	s.Handle("GET /health", http.HandlerFunc(s.handleHealth))
+	s.Handle("GET /ready", http.HandlerFunc(s.handleReady))
+	s.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	s.Handle("POST /api/v1/admin/force_merge", http.HandlerFunc(s.handleForceMerge))
+	return s
+}
+
+// Handle mounts h on pattern (http.ServeMux syntax), measuring it.
+func (s *Server) Handle(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, s.instrument(pattern, h))
+}
+
+// AddListener registers a protocol listener to start and stop with the
+// server.
+func (s *Server) AddListener(l Listener) { s.listeners = append(s.listeners, l) }
+
+// HTTPAddr is the address the HTTP listener is bound to (useful with ":0").
+func (s *Server) HTTPAddr() string {
+	if s.httpLn == nil {
+		return ""
+	}
+	return s.httpLn.Addr().String()
+}
+
+// Start binds every listener and starts serving.
+func (s *Server) Start() error {
+	s.started = time.Now()
+	if s.opts.HTTPAddr != "" {
+		ln, err := net.Listen("tcp", s.opts.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("http listen %s: %w", s.opts.HTTPAddr, err)
+		}
+		s.httpLn = ln
+		s.http = &http.Server{
+			Handler:           s.mux,
+			ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+			IdleTimeout:       s.opts.IdleTimeout,
+			MaxHeaderBytes:    s.opts.MaxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		}
+		go func() {
+			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("http server stopped", "err", err)
+			}
+		}()
+	}
+	for _, l := range s.listeners {
+		if err := l.Start(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Shutdown stops the server without losing acknowledged or read data (see
+// the package comment). It returns the first error met.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	var first error
+	keep := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	for _, l := range s.listeners {
+		keep(l.Shutdown(ctx))
+	}
+	if s.http != nil {
+		keep(s.http.Shutdown(ctx))
+	}
+	s.pipe.Close()
+	keep(s.store.Close())
+	return first
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	st := s.store.Stats()
+	status, code := "ok", http.StatusOK
+	storeStatus := map[string]any{
+		"status": "ok", "partitions": st.Partitions, "parts": st.Parts, "rows": st.Rows,
+		"disk_bytes": st.DiskBytes, "head_events": st.HeadEvents, "oldest_day": st.OldestDay, "newest_day": st.NewestDay,
+	}
+	if err := s.store.Health(); err != nil {
+		status, code = "failing", http.StatusServiceUnavailable
+		storeStatus["status"] = "failing"
+		storeStatus["error"] = err.Error()
+	}
+	writeJSON(w, code, map[string]any{
+		"status":         status,
+		"version":        s.opts.Version,
+		"uptime_seconds": int(time.Since(s.started).Seconds()),
+		"store":          storeStatus,
+		"queue":          map[string]any{"size": s.pipe.Len(), "capacity": s.pipe.Cap()},
+	})
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "shutting down"})
+		return
+	}
+	if err := s.store.Health(); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "store failing", "error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+}
+
+func (s *Server) handleForceMerge(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if err := s.store.ForceMerge(); err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	st := s.store.Stats()
+	writeJSON(w, http.StatusOK, map[string]any{"parts": st.Parts, "rows": st.Rows, "disk_bytes": st.DiskBytes, "took_ms": time.Since(start).Milliseconds()})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+// instrument measures a route's latency by status code and logs the
+// request at debug level.
+func (s *Server) instrument(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		d := time.Since(start)
+		if s.metrics != nil {
+			s.metrics.HTTPDuration.WithLabelValues(route, strconv.Itoa(rec.code)).Observe(d.Seconds())
+		}
+		s.log.Debug("http request", "method", r.Method, "path", r.URL.Path, "status", rec.code,
+			"duration_ms", float64(d.Microseconds())/1000, "bytes", rec.bytes, "trace_id", r.Header.Get("traceparent"))
+	})
+}
+
+// statusRecorder remembers the status code and size of a response; Unwrap
+// lets http.ResponseController reach Flush on streaming routes.
+type statusRecorder struct {
+	http.ResponseWriter
+	code  int
+	bytes int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(p []byte) (int, error) {
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += n
+	return n, err
+}
+
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -1,0 +1,316 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/logcaster/logcaster/internal/event"
+)
+
+// testEvents makes n events of a few streams, spread over two UTC days,
+// each with a unique message "event <i>".
+func testEvents(n int, base time.Time) []event.Event {
+	evs := make([]event.Event, n)
+	for i := range evs {
+		evs[i] = event.Event{
+			Time:    base.Add(time.Duration(i) * time.Minute).UnixNano(),
+			Index:   "app",
+			Level:   []string{"INFO", "WARN", "ERROR"}[i%3],
+			Message: fmt.Sprintf("event %d from worker", i),
+			TraceID: fmt.Sprintf("trace%04d", i/4),
+			Fields:  []event.Field{{Name: "service", Value: fmt.Sprintf("svc%d", i%3)}, {Name: "host", Value: "h1"}},
+		}
+	}
+	return evs
+}
+
+func batchOf(evs []event.Event, src event.Source) *event.Batch {
+	return &event.Batch{Events: append([]event.Event(nil), evs...), Source: src}
+}
+
+func testOptions(dir string) Options {
+	o := DefaultOptions()
+	o.Dir = dir
+	o.FlushInterval = time.Hour // tests flush explicitly
+	o.MergeInterval = time.Hour
+	return o
+}
+
+// scanAll returns every message in the store over the whole time range,
+// sorted, and checks each block's Timestamps against TimeRange.
+func scanAll(t *testing.T, s *Store) []string {
+	t.Helper()
+	var mu sync.Mutex
+	var msgs []string
+	err := s.Scan(context.Background(), AllTime(), func(b Block) error {
+		ts, err := b.Timestamps()
+		if err != nil {
+			return err
+		}
+		lo, hi := b.TimeRange()
+		for i, v := range ts {
+			if v < lo || v > hi || (i > 0 && ts[i-1] > v) {
+				return fmt.Errorf("timestamp %d out of block range [%d,%d] or order", v, lo, hi)
+			}
+		}
+		col, err := b.Column(event.FieldMessage)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		for _, m := range col {
+			msgs = append(msgs, strings.Clone(m)) // block strings die with the callback
+		}
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	sort.Strings(msgs)
+	return msgs
+}
+
+func wantMessages(evs []event.Event) []string {
+	var want []string
+	for _, e := range evs {
+		want = append(want, e.Message)
+	}
+	sort.Strings(want)
+	return want
+}
+
+func equalStrings(t *testing.T, got, want []string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d values, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("value %d: got %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+func TestWriteScanFlushRestart(t *testing.T) {
+	dir := t.TempDir()
+	base := time.Now().UTC().Add(-30 * time.Hour)
+	evs := testEvents(3000, base) // 50 hours: spans three days
+	s, err := Open(testOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(evs); i += 500 {
+		if err := s.Write([]*event.Batch{batchOf(evs[i:i+500], event.Source{})}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Visible from the head at once.
+	equalStrings(t, scanAll(t, s), wantMessages(evs))
+	if err := s.flush(); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if st.HeadEvents != 0 || st.Rows != 3000 || st.Partitions < 3 {
+		t.Fatalf("after flush: %+v", st)
+	}
+	equalStrings(t, scanAll(t, s), wantMessages(evs))
+	if err := s.ForceMerge(); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Parts != st.Partitions {
+		t.Fatalf("after force merge want one part per partition: %+v", st)
+	}
+	equalStrings(t, scanAll(t, s), wantMessages(evs))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(testOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	equalStrings(t, scanAll(t, s), wantMessages(evs))
+}
+
+// crash stops a store as kill -9 would leave it: nothing flushed, files as
+// they are. Only the lock and open files are released so the test process
+// can open the directory again.
+func crash(s *Store) {
+	close(s.stop)
+	s.wg.Wait()
+	s.writeMu.Lock()
+	s.closed = true
+	s.wal.f.Close()
+	s.writeMu.Unlock()
+	s.lock.Close()
+}
+
+func TestCrashRecoveryReplaysWALOnce(t *testing.T) {
+	dir := t.TempDir()
+	evs := testEvents(2000, time.Now().UTC().Add(-10*time.Hour))
+	s, err := Open(testOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Half flushed into parts, half only in the WAL.
+	if err := s.Write([]*event.Batch{batchOf(evs[:1000], event.Source{})}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write([]*event.Batch{batchOf(evs[1000:], event.Source{})}); err != nil {
+		t.Fatal(err)
+	}
+	crash(s)
+	s, err = Open(testOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalStrings(t, scanAll(t, s), wantMessages(evs))
+	// And again after a flush of the replayed head and another crash.
+	if err := s.flush(); err != nil {
+		t.Fatal(err)
+	}
+	crash(s)
+	s, err = Open(testOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	equalStrings(t, scanAll(t, s), wantMessages(evs))
+}
+
+func TestUncommittedFlushIsUndone(t *testing.T) {
+	dir := t.TempDir()
+	evs := testEvents(500, time.Now().UTC().Add(-2*time.Hour))
+	s, err := Open(testOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write([]*event.Batch{batchOf(evs, event.Source{})}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.flush(); err != nil {
+		t.Fatal(err)
+	}
+	crash(s)
+	// Pretend the crash came between writing the parts and the checkpoint:
+	// put the checkpoint back to before the flush, and the segment back.
+	cp, _ := os.ReadFile(filepath.Join(dir, walDirName, checkpointName))
+	c, err := decodeCheckpoint(cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, walDirName, checkpointName), encodeCheckpoint(checkpoint{flushedSeq: c.flushedSeq - 1, marks: c.marks})); err != nil {
+		t.Fatal(err)
+	}
+	w := walWriter{dir: filepath.Join(dir, walDirName)}
+	if err := w.openSegment(c.flushedSeq); err != nil {
+		t.Fatal(err)
+	}
+	w.appendBatch(batchOf(evs, event.Source{}))
+	if err := w.commit(true); err != nil {
+		t.Fatal(err)
+	}
+	w.close()
+	s, err = Open(testOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	equalStrings(t, scanAll(t, s), wantMessages(evs))
+}
+
+func TestDedupAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	evs := testEvents(30, time.Now().UTC().Add(-time.Hour))
+	s, err := Open(testOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := func(seq uint64) event.Source { return event.Source{ClientID: "c1", Seq: seq} }
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.Write([]*event.Batch{batchOf(evs[0:10], src(1)), batchOf(evs[10:20], src(2))}))
+	must(s.Write([]*event.Batch{batchOf(evs[10:20], src(2))})) // resent
+	must(s.flush())
+	must(s.Write([]*event.Batch{batchOf(evs[0:10], src(1))})) // resent after flush
+	crash(s)
+	s, err = Open(testOptions(dir))
+	must(err)
+	must(s.Write([]*event.Batch{batchOf(evs[10:20], src(2)), batchOf(evs[20:30], src(3))}))
+	defer s.Close()
+	equalStrings(t, scanAll(t, s), wantMessages(evs))
+}
+
+func TestTornWALTailIsCut(t *testing.T) {
+	dir := t.TempDir()
+	evs := testEvents(100, time.Now().UTC().Add(-time.Hour))
+	s, err := Open(testOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write([]*event.Batch{batchOf(evs, event.Source{})}); err != nil {
+		t.Fatal(err)
+	}
+	seg := filepath.Join(dir, walDirName, segmentName(s.wal.seq))
+	crash(s)
+	f, err := os.OpenFile(seg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte{200, 1, 0, 0, 9, 9}) // half a record header
+	f.Close()
+	s, err = Open(testOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	equalStrings(t, scanAll(t, s), wantMessages(evs))
+}
+
+func TestRetentionDropsOldDays(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now().UTC()
+	old := testEvents(100, now.Add(-5*24*time.Hour)) // 100 minutes, 5 days ago
+	recent := testEvents(100, now.Add(-3*time.Hour))
+	for i := range recent {
+		recent[i].Message = "recent " + recent[i].Message
+	}
+	o := testOptions(dir)
+	o.Retention = 3 * 24 * time.Hour
+	s, err := Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Written while the clock says they are within retention...
+	s.opts.Now = func() time.Time { return now.Add(-4 * 24 * time.Hour) }
+	if err := s.Write([]*event.Batch{batchOf(old, event.Source{}), batchOf(recent, event.Source{})}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.flush(); err != nil {
+		t.Fatal(err)
+	}
+	equalStrings(t, scanAll(t, s), wantMessages(append(old, recent...)))
+	// ... and dropped, whole days, once it moves on.
+	s.opts.Now = func() time.Time { return now }
+	s.applyRetention()
+	equalStrings(t, scanAll(t, s), wantMessages(recent))
+	if _, err := os.Stat(filepath.Join(dir, partitionsDirName, dayOf(old[0].Time))); !os.IsNotExist(err) {
+		t.Fatalf("old partition still on disk: %v", err)
+	}
+}
