@@ -152,7 +152,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	st := s.store.Stats()
 	status, code := "ok", http.StatusOK
 	storeStatus := map[string]any{
-		"status": "ok", "partitions": st.Partitions, "parts": st.Parts, "rows": st.Rows,
+		"status": "ok", "events": st.Rows + uint64(st.HeadEvents), "partitions": st.Partitions, "parts": st.Parts, "rows": st.Rows,
 		"disk_bytes": st.DiskBytes, "head_events": st.HeadEvents, "oldest_day": st.OldestDay, "newest_day": st.NewestDay,
 	}
 	if err := s.store.Health(); err != nil {
