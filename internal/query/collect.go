@@ -1,0 +1,182 @@
+package query
+
+import (
+	"container/heap"
+	"context"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/store"
+)
+
+// collector gathers the matching rows, newest first. With a limit it keeps
+// only the newest N in a min-heap; once the heap is full, its oldest time
+// is a threshold no block ending at or before it can beat, and as blocks
+// arrive newest first the scan stops at the first such block.
+type collector struct {
+	limit int // 0: every row
+	mu    sync.Mutex
+	h     rowHeap
+	all   []*Row
+	// thr is the heap's oldest time once full, math.MinInt64 before.
+	thr atomic.Int64
+}
+
+type rowHeap []*Row
+
+func (h rowHeap) Len() int           { return len(h) }
+func (h rowHeap) Less(i, j int) bool { return h[i].Time < h[j].Time }
+func (h rowHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *rowHeap) Push(x any)        { *h = append(*h, x.(*Row)) }
+func (h *rowHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return r
+}
+
+// collect runs the filter over every block and returns the newest limit
+// matching rows (all when limit is 0, none when it is negative), newest first.
+func (s *scan) collect(ctx context.Context, sc store.Scanner, limit int) ([]*Row, error) {
+	if limit < 0 {
+		return nil, nil
+	}
+	c := &collector{limit: limit}
+	c.thr.Store(math.MinInt64)
+	err := sc.Scan(ctx, s.scanOptions(), func(b store.Block) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if limit > 0 {
+			if _, bmax := b.TimeRange(); bmax <= c.thr.Load() {
+				// Blocks come in descending order of their newest row:
+				// neither this one nor any later one can beat the heap.
+				return store.ErrStopScan
+			}
+		}
+		bc := blockCtxPool.Get().(*blockCtx)
+		defer blockCtxPool.Put(bc)
+		bc.reset(b, s.rc.now)
+		bm := bc.getBitmap()
+		defer bc.putBitmap(bm)
+		ok, err := s.match(bc, bm)
+		if err != nil || !ok {
+			return err
+		}
+		return c.addBlock(bc, bm)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rows := c.all
+	if limit > 0 {
+		rows = []*Row(c.h)
+	}
+	slices.SortStableFunc(rows, func(a, b *Row) int { return cmpInt(b.Time, a.Time) })
+	return rows, nil
+}
+
+// addBlock copies out the block's matching rows that can still make the
+// result, newest first.
+func (c *collector) addBlock(bc *blockCtx, bm *bitmap) error {
+	ts := bc.timestamps()
+	names := bc.b.ColumnNames()
+	cols := rowColumns(bc, names)
+	if bc.err != nil {
+		return bc.err
+	}
+	var rows []*Row
+	thr := c.thr.Load()
+	for i := bm.last(bm.n); i >= 0; i = bm.last(i) {
+		if c.limit > 0 && (ts[i] <= thr || len(rows) >= c.limit) {
+			// Rows ascend in time: every earlier row is older still.
+			break
+		}
+		rows = append(rows, copyRow(ts[i], cols, i))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.limit == 0 {
+		c.all = append(c.all, rows...)
+		return nil
+	}
+	for _, r := range rows {
+		if len(c.h) < c.limit {
+			heap.Push(&c.h, r)
+		} else if r.Time > c.h[0].Time {
+			c.h[0] = r
+			heap.Fix(&c.h, 0)
+		} else {
+			break
+		}
+	}
+	if len(c.h) == c.limit {
+		c.thr.Store(c.h[0].Time)
+	}
+	return nil
+}
+
+// namedCol is a column with its name, in output order.
+type namedCol struct {
+	name string
+	vals []string
+}
+
+// rowColumns returns the block's columns in output order: built-in fields,
+// then the others as the block lists them.
+func rowColumns(bc *blockCtx, names []string) []namedCol {
+	cols := make([]namedCol, 0, len(names))
+	for _, n := range builtinOrder {
+		if v := bc.column(n); v != nil {
+			cols = append(cols, namedCol{n, v})
+		}
+	}
+	for _, n := range names {
+		if isBuiltin(n) {
+			continue
+		}
+		if v := bc.column(n); v != nil {
+			cols = append(cols, namedCol{n, v})
+		}
+	}
+	return cols
+}
+
+func isBuiltin(n string) bool {
+	return n == event.FieldIndex || n == event.FieldLevel || n == event.FieldMessage || n == event.FieldTraceID || n == event.FieldTime
+}
+
+// copyRow copies row i out of the block into one allocation for its
+// strings, as block strings die with the callback.
+func copyRow(t int64, cols []namedCol, i int) *Row {
+	size := 0
+	n := 0
+	for _, c := range cols {
+		if v := c.vals[i]; v != "" {
+			size += len(v) + len(c.name)
+			n++
+		}
+	}
+	buf := make([]byte, 0, size)
+	r := &Row{Time: t, HasTime: true, Fields: make([]event.Field, 0, n)}
+	for _, c := range cols {
+		v := c.vals[i]
+		if v == "" {
+			continue
+		}
+		start := len(buf)
+		buf = append(buf, c.name...)
+		buf = append(buf, v...)
+		name := unsafe.String(unsafe.SliceData(buf[start:]), len(c.name))
+		val := unsafe.String(unsafe.SliceData(buf[start+len(c.name):]), len(v))
+		r.Fields = append(r.Fields, event.Field{Name: name, Value: val})
+	}
+	return r
+}
