@@ -1,0 +1,109 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+
+	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/store"
+)
+
+// fakeScanner serves MemBlocks the way the store promises to: blocks
+// outside the time range skipped, newest first on request, fn called from
+// Parallelism goroutines at once, ErrStopScan ending the scan with nil.
+type fakeScanner struct {
+	blocks  []*store.MemBlock
+	visited int // blocks handed to fn in the last scan
+	mu      sync.Mutex
+}
+
+// newFakeScanner groups events by stream and cuts each stream, sorted by
+// time, into blocks of at most blockRows.
+func newFakeScanner(events []event.Event, blockRows int) *fakeScanner {
+	streams := map[string][]event.Event{}
+	var keys []string
+	for _, e := range events {
+		k := event.StreamKey(&e)
+		if _, ok := streams[k]; !ok {
+			keys = append(keys, k)
+		}
+		streams[k] = append(streams[k], e)
+	}
+	fs := &fakeScanner{}
+	for _, k := range keys {
+		evs := streams[k]
+		slices.SortStableFunc(evs, func(a, b event.Event) int { return cmpInt(a.Time, b.Time) })
+		for len(evs) > 0 {
+			n := min(blockRows, len(evs))
+			fs.blocks = append(fs.blocks, store.NewMemBlock(evs[:n:n]))
+			evs = evs[n:]
+		}
+	}
+	return fs
+}
+
+func (fs *fakeScanner) Scan(ctx context.Context, opts store.ScanOptions, fn func(store.Block) error) error {
+	var todo []*store.MemBlock
+	for _, b := range fs.blocks {
+		lo, hi := b.TimeRange()
+		if hi >= opts.MinTime && lo <= opts.MaxTime {
+			todo = append(todo, b)
+		}
+	}
+	if opts.NewestFirst {
+		slices.SortStableFunc(todo, func(a, b *store.MemBlock) int {
+			_, x := a.TimeRange()
+			_, y := b.TimeRange()
+			return cmpInt(y, x)
+		})
+	}
+	par := opts.Parallelism
+	if par <= 0 {
+		par = 2
+	}
+	fs.mu.Lock()
+	fs.visited = 0
+	fs.mu.Unlock()
+	var (
+		mu      sync.Mutex
+		next    int
+		stopped bool
+		firstEr error
+		wg      sync.WaitGroup
+	)
+	for w := 0; w < par; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if stopped || next >= len(todo) || ctx.Err() != nil {
+					mu.Unlock()
+					return
+				}
+				b := todo[next]
+				next++
+				mu.Unlock()
+				fs.mu.Lock()
+				fs.visited++
+				fs.mu.Unlock()
+				if err := fn(b); err != nil {
+					mu.Lock()
+					stopped = true
+					if !errors.Is(err, store.ErrStopScan) && firstEr == nil {
+						firstEr = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstEr != nil {
+		return firstEr
+	}
+	return ctx.Err()
+}
