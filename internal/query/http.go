@@ -1,0 +1,182 @@
+package query
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/logcaster/logcaster/internal/store"
+)
+
+// HandlerOptions configure the query endpoint.
+type HandlerOptions struct {
+	// DefaultLimit is the row cap when the request gives none.
+	DefaultLimit int
+	// MaxLimit caps what a request may ask for.
+	MaxLimit int
+	// QueryTimeout bounds one query; 0 is none.
+	QueryTimeout time.Duration
+	// Observe, when set, receives each query's duration (for a metric).
+	Observe func(d time.Duration)
+	// Now is the clock; nil means time.Now (tests set it).
+	Now func() time.Time
+}
+
+// DefaultOptions returns the options logcaster serve uses by default.
+func DefaultOptions() HandlerOptions {
+	// 1000 rows is more than a screen and less than a browser chokes on;
+	// 100k bounds what one request can hold in memory at once.
+	return HandlerOptions{DefaultLimit: 1000, MaxLimit: 100_000, QueryTimeout: 30 * time.Second}
+}
+
+// Validate reports options that cannot work.
+func (o HandlerOptions) Validate() error {
+	switch {
+	case o.DefaultLimit <= 0:
+		return errors.New("query default limit must be positive")
+	case o.MaxLimit < o.DefaultLimit:
+		return errors.New("query max limit must be at least the default limit")
+	case o.QueryTimeout < 0:
+		return errors.New("query timeout must not be negative")
+	}
+	return nil
+}
+
+// flushEvery is how many rows go out between flushes: often enough that a
+// client sees rows arrive, rarely enough not to cost a syscall per row.
+const flushEvery = 64
+
+// NewHandler serves GET /api/v1/query?q=&start=&end=&limit= as NDJSON.
+// start and end take RFC 3339 or a relative 15m / 1h / 7d; errors are
+// {"error":"..."} with 400 for a bad query or parameter, 504 when the
+// query times out. A client that goes away cancels the query.
+func NewHandler(sc store.Scanner, opts HandlerOptions) http.Handler {
+	if opts.DefaultLimit <= 0 {
+		opts.DefaultLimit = DefaultOptions().DefaultLimit
+	}
+	if opts.MaxLimit < opts.DefaultLimit {
+		opts.MaxLimit = max(opts.DefaultLimit, DefaultOptions().MaxLimit)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &handler{sc: sc, opts: opts}
+}
+
+type handler struct {
+	sc   store.Scanner
+	opts HandlerOptions
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(appendErrorJSON(nil, msg))
+}
+
+func appendErrorJSON(dst []byte, msg string) []byte {
+	dst = append(dst, `{"error":`...)
+	dst = appendJSONString(dst, msg)
+	return append(dst, '}', '\n')
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET")
+		writeError(w, http.StatusMethodNotAllowed, "method not allowed: use GET")
+		return
+	}
+	started := time.Now()
+	if h.opts.Observe != nil {
+		defer func() { h.opts.Observe(time.Since(started)) }()
+	}
+	now := h.opts.Now()
+	params := r.URL.Query()
+	qs := params.Get("q")
+	if qs == "" {
+		qs = "*"
+	}
+	q, err := Parse(qs)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad query: "+err.Error())
+		return
+	}
+	ro := RunOptions{Now: now, Limit: h.opts.DefaultLimit}
+	for _, p := range []struct {
+		name string
+		dst  *int64
+	}{{"start", &ro.Start}, {"end", &ro.End}} {
+		if v := params.Get(p.name); v != "" {
+			t, err := ParseTime(v, now)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, p.name+": "+err.Error())
+				return
+			}
+			*p.dst = t.UnixNano()
+		}
+	}
+	if v := params.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			writeError(w, http.StatusBadRequest, "limit: want a positive number, got "+strconv.Quote(v))
+			return
+		}
+		ro.Limit = min(n, h.opts.MaxLimit)
+	}
+	ctx := r.Context()
+	if h.opts.QueryTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.opts.QueryTimeout)
+		defer cancel()
+	}
+	bw := bufio.NewWriterSize(w, 32<<10)
+	flusher, _ := w.(http.Flusher)
+	started200 := false
+	n := 0
+	var buf []byte
+	err = q.Run(ctx, h.sc, ro, func(row *Row) error {
+		if !started200 {
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			w.WriteHeader(http.StatusOK)
+			started200 = true
+		}
+		buf = AppendNDJSON(buf[:0], row)
+		if _, err := bw.Write(buf); err != nil {
+			return err
+		}
+		n++
+		if n%flushEvery == 0 {
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		msg, status := err.Error(), http.StatusInternalServerError
+		if errors.Is(err, context.DeadlineExceeded) {
+			msg, status = "query timed out after "+h.opts.QueryTimeout.String(), http.StatusGatewayTimeout
+		} else if errors.Is(err, context.Canceled) {
+			return // the client went away; nobody to answer
+		}
+		if !started200 {
+			writeError(w, status, msg)
+			return
+		}
+		// Rows already went out with a 200: end the stream with the error.
+		bw.Write(appendErrorJSON(nil, msg))
+		bw.Flush()
+		return
+	}
+	if !started200 {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.WriteHeader(http.StatusOK)
+	}
+	bw.Flush()
+}
