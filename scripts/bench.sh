@@ -11,6 +11,7 @@
 # own server with default settings on free loopback ports and a fresh data
 # folder, and prints the table. Extra arguments go to `logcaster bench`.
 set -euo pipefail
+export PATH=$PATH:/usr/local/go/bin
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 n=${N:-1000000}
