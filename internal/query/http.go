@@ -17,19 +17,19 @@ type HandlerOptions struct {
 	DefaultLimit int
 	// MaxLimit caps what a request may ask for.
 	MaxLimit int
-	// QueryTimeout bounds one query; 0 is none.
-	QueryTimeout time.Duration
+	// Timeout bounds one query; 0 is none.
+	Timeout time.Duration
 	// Observe, when set, receives each query's duration (for a metric).
 	Observe func(d time.Duration)
 	// Now is the clock; nil means time.Now (tests set it).
 	Now func() time.Time
 }
 
-// DefaultOptions returns the options logcaster serve uses by default.
-func DefaultOptions() HandlerOptions {
+// DefaultHandlerOptions returns the options logcaster serve uses by default.
+func DefaultHandlerOptions() HandlerOptions {
 	// 1000 rows is more than a screen and less than a browser chokes on;
 	// 100k bounds what one request can hold in memory at once.
-	return HandlerOptions{DefaultLimit: 1000, MaxLimit: 100_000, QueryTimeout: 30 * time.Second}
+	return HandlerOptions{DefaultLimit: 1000, MaxLimit: 100_000, Timeout: 30 * time.Second}
 }
 
 // Validate reports options that cannot work.
@@ -39,7 +39,7 @@ func (o HandlerOptions) Validate() error {
 		return errors.New("query default limit must be positive")
 	case o.MaxLimit < o.DefaultLimit:
 		return errors.New("query max limit must be at least the default limit")
-	case o.QueryTimeout < 0:
+	case o.Timeout < 0:
 		return errors.New("query timeout must not be negative")
 	}
 	return nil
@@ -55,10 +55,10 @@ const flushEvery = 64
 // query times out. A client that goes away cancels the query.
 func NewHandler(sc store.Scanner, opts HandlerOptions) http.Handler {
 	if opts.DefaultLimit <= 0 {
-		opts.DefaultLimit = DefaultOptions().DefaultLimit
+		opts.DefaultLimit = DefaultHandlerOptions().DefaultLimit
 	}
 	if opts.MaxLimit < opts.DefaultLimit {
-		opts.MaxLimit = max(opts.DefaultLimit, DefaultOptions().MaxLimit)
+		opts.MaxLimit = max(opts.DefaultLimit, DefaultHandlerOptions().MaxLimit)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -127,9 +127,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ro.Limit = min(n, h.opts.MaxLimit)
 	}
 	ctx := r.Context()
-	if h.opts.QueryTimeout > 0 {
+	if h.opts.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, h.opts.QueryTimeout)
+		ctx, cancel = context.WithTimeout(ctx, h.opts.Timeout)
 		defer cancel()
 	}
 	bw := bufio.NewWriterSize(w, 32<<10)
@@ -161,7 +161,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		msg, status := err.Error(), http.StatusInternalServerError
 		if errors.Is(err, context.DeadlineExceeded) {
-			msg, status = "query timed out after "+h.opts.QueryTimeout.String(), http.StatusGatewayTimeout
+			msg, status = "query timed out after "+h.opts.Timeout.String(), http.StatusGatewayTimeout
 		} else if errors.Is(err, context.Canceled) {
 			return // the client went away; nobody to answer
 		}

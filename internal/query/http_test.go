@@ -85,7 +85,7 @@ func TestHandler(t *testing.T) {
 
 func TestHandlerTimeout(t *testing.T) {
 	sc := newFakeScanner(testEvents(200000), 50)
-	h := NewHandler(sc, HandlerOptions{DefaultLimit: 10, MaxLimit: 10, QueryTimeout: time.Nanosecond})
+	h := NewHandler(sc, HandlerOptions{DefaultLimit: 10, MaxLimit: 10, Timeout: time.Nanosecond})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/query?q=*+|+stats+count()+by+(host)", nil))
 	if rec.Code != http.StatusGatewayTimeout || !strings.Contains(rec.Body.String(), "query timed out") {

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/query"
+	"github.com/logcaster/logcaster/internal/store"
+)
+
+type memScanner []*store.MemBlock
+
+func (m memScanner) Scan(ctx context.Context, opts store.ScanOptions, fn func(store.Block) error) error {
+	for _, b := range m {
+		if err := fn(b); err != nil {
+			if err == store.ErrStopScan {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func TestQueryCommand(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	evs := []event.Event{ // sorted by time, as a block's rows are
+		{Time: now.Add(-2 * time.Hour).UnixNano(), Index: "app", Level: "ERROR", Message: "old payment failure",
+			Fields: []event.Field{{Name: "service", Value: "payment"}}},
+		{Time: now.Add(-3 * time.Minute).UnixNano(), Index: "app", Level: "ERROR", Message: "payment failed: card declined",
+			Fields: []event.Field{{Name: "service", Value: "payment"}}},
+		{Time: now.Add(-2 * time.Minute).UnixNano(), Index: "app", Level: "INFO", Message: "payment ok " + strings.Repeat("x", 300),
+			Fields: []event.Field{{Name: "service", Value: "payment"}}},
+	}
+	srv := httptest.NewServer(query.NewHandler(memScanner{store.NewMemBlock(evs)}, query.DefaultHandlerOptions()))
+	defer srv.Close()
+	t.Setenv("COLUMNS", "80")
+
+	var out, errb bytes.Buffer
+	if err := queryMain([]string{"--server", srv.URL, "payment"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 { // the 2-hour-old event is outside the default --since 1h
+		t.Fatalf("got %d lines:\n%s", len(lines), out.String())
+	}
+	wantFirst := now.Add(-2*time.Minute).Format("2006-01-02 15:04:05.000") + " INFO  payment          payment ok x"
+	if !strings.HasPrefix(lines[0], wantFirst) || len([]rune(lines[0])) != 80 || !strings.HasSuffix(lines[0], "…") {
+		t.Errorf("line 0 = %q", lines[0])
+	}
+	if !strings.Contains(lines[1], "ERROR payment          payment failed: card declined") {
+		t.Errorf("line 1 = %q", lines[1])
+	}
+
+	out.Reset()
+	if err := queryMain([]string{"--server", srv.URL, "--since", "3h", "--json", "level:ERROR"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "\n"); n != 2 || !strings.HasPrefix(out.String(), `{"timestamp":`) {
+		t.Errorf("--json output:\n%s", out.String())
+	}
+
+	out.Reset()
+	if err := queryMain([]string{"--server", srv.URL, "--since", "3h", "* | stats count() as n by (level)"}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "level\tn\nERROR\t2\nINFO\t1\n" {
+		t.Errorf("stats output %q", got)
+	}
+
+	err := queryMain([]string{"--server", srv.URL, "level:ERROR AND )"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), `unexpected ")" at column 17: expected a filter`) {
+		t.Errorf("bad query: err = %v", err)
+	}
+	if err := queryMain([]string{"--server", srv.URL}, &out, &errb); err == nil {
+		t.Error("no query: no error")
+	}
+}
