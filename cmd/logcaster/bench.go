@@ -255,7 +255,9 @@ func (b *benchRun) run(phases map[string]bool, corpus *benchCorpus) error {
 		end := corpus.maxTS.Add(time.Hour).Format(time.RFC3339)
 		b.res.QueryArgs = "start=" + start + " end=" + end
 		benchProgress("queries: %d warm-ups, %d runs each", b.o.warmups, b.o.runs)
-		b.res.Queries = benchQueryPhase(b.cur, benchQueries(trace), start, end, b.o.warmups, b.o.runs)
+		qs := benchQueries(trace)
+		benchComputeExpect(corpus.data, trace).apply(qs)
+		b.res.Queries = benchQueryPhase(b.cur, qs, start, end, b.o.warmups, b.o.runs)
 	}
 	return nil
 }

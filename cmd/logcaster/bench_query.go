@@ -20,22 +20,24 @@ const benchTraceID = "f7b169c846f218ab552fa82fbf86758b"
 
 // benchQuery is one row of the query table of issue 3.
 type benchQuery struct {
-	Name  string
-	Q     string
-	Limit int // 0: no limit parameter
+	Name      string
+	Q         string
+	Limit     int // 0: no limit parameter
+	WantRows  int // rows the answer must have, or -1 (see bench_expect.go)
+	WantCount int // count() the first row must hold, or -1
 }
 
 // benchQueries returns the issue 3 queries; traceID is the needle to look for.
 func benchQueries(traceID string) []benchQuery {
 	return []benchQuery{
-		{"one trace_id", "trace_id:" + traceID, 10000},
-		{"rare word, all", "forbidden", 10000},
-		{"common word, count", "from | stats count()", 0},
-		{"common word, newest 100", "from", 100},
-		{"errors by hour", "level:ERROR | stats count() by (_time:1h)", 0},
-		{"one service, newest 100", "service:hdfs | sort by (timestamp desc) | limit 100", 0},
-		{"substring, count", `~"ockMana" | stats count()`, 0},
-		{"count by service, level", "* | stats count() by (service, level)", 0},
+		{"one trace_id", "trace_id:" + traceID, 10000, -1, -1},
+		{"rare word, all", "forbidden", 10000, -1, -1},
+		{"common word, count", "from | stats count()", 0, -1, -1},
+		{"common word, newest 100", "from", 100, -1, -1},
+		{"errors by hour", "level:ERROR | stats count() by (_time:1h)", 0, -1, -1},
+		{"one service, newest 100", "service:hdfs | sort by (timestamp desc) | limit 100", 0, -1, -1},
+		{"substring, count", `~"ockMana" | stats count()`, 0, -1, -1},
+		{"count by service, level", "* | stats count() by (service, level)", 0, -1, -1},
 	}
 }
 
@@ -50,6 +52,8 @@ type benchQueryResult struct {
 	MaxMS    float64 `json:"max_ms"`
 	Rows     int     `json:"rows"`
 	First    string  `json:"first_row,omitempty"` // of a stats answer, to eyeball the count
+	Want     string  `json:"want,omitempty"`      // what the corpus says the answer holds
+	Wrong    bool    `json:"wrong,omitempty"`     // the answer does not hold it
 	Error    string  `json:"error,omitempty"`     // "unsupported: ..." when the server refused the query
 }
 
@@ -95,6 +99,11 @@ func benchQueryPhase(t *benchTarget, qs []benchQuery, start, end string, warmups
 				r.Rows, r.First = rows, first
 			}
 			r.Runs = len(times)
+			if len(times) > 0 {
+				var ok bool
+				r.Want, ok = benchCheck(q, r.Rows, r.First)
+				r.Wrong = !ok
+			}
 			if len(times) > 0 {
 				sort.Float64s(times)
 				r.MedianMS = benchPercentile(times, 50)

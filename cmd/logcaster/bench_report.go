@@ -78,15 +78,24 @@ func benchPrintReport(w io.Writer, r *benchResult) {
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "queries (%s, sequential, median and p90 of the timed runs, whole answer read):\n", r.QueryArgs)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "query\tmedian ms\tp90 ms\truns\trows\tq / first row")
+		fmt.Fprintln(tw, "query\tmedian ms\tp90 ms\truns\trows\tcorpus says\tq  →  first row")
+		wrong := 0
 		for _, q := range r.Queries {
 			if q.Error != "" {
-				fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t%s  →  %s\n", q.Name, q.Query, benchOneLine(q.Error, 100))
+				fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t\t%s  →  %s\n", q.Name, q.Query, benchOneLine(q.Error, 100))
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%d\t%d\t%s  →  %s\n", q.Name, q.MedianMS, q.P90MS, q.Runs, q.Rows, q.Query, benchOneLine(q.First, 80))
+			want := q.Want
+			if q.Wrong {
+				want += " WRONG"
+				wrong++
+			}
+			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%d\t%d\t%s\t%s  →  %s\n", q.Name, q.MedianMS, q.P90MS, q.Runs, q.Rows, want, q.Query, benchOneLine(q.First, 80))
 		}
 		tw.Flush()
+		if wrong > 0 {
+			fmt.Fprintf(w, "  %d answers differ from what the corpus holds (WRONG): their times do not count\n", wrong)
+		}
 	}
 
 	if len(r.ServerLog) > 0 {

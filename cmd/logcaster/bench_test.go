@@ -387,3 +387,45 @@ func TestBenchPhasesAgainstFake(t *testing.T) {
 		t.Fatalf("%d queries sent, first %q", len(f.queries), f.queries[0])
 	}
 }
+
+func TestBenchExpect(t *testing.T) {
+	corpus := strings.Join([]string{
+		`{"timestamp":"2026-11-21T02:10:00Z","service":"hdfs","level":"INFO","trace_id":"aa","message":"BlockManager up"}`,
+		`{"timestamp":"2026-11-21T02:20:00Z","service":"hdfs","level":"ERROR","trace_id":"aa","message":"x"}`,
+		`{"timestamp":"2026-11-21T02:50:00Z","service":"spark","level":"ERROR","trace_id":"bb","message":"blockmanager"}`,
+		`{"timestamp":"2026-11-21T03:00:00Z","service":"spark","level":"ERROR","trace_id":"aab","message":"BlockManager"}`,
+		`{"timestamp":"2026-11-21T04:00:00Z","service":"spark","level":"INFO","trace_id":"cc","message":"y"}`,
+	}, "\n") // no final newline: the last line still counts
+	e := benchComputeExpect([]byte(corpus), "aa")
+	want := benchExpect{traceRows: 2, hdfsRows: 2, ockManaLines: 2, errorHours: 2, serviceLevels: 4}
+	if e != want {
+		t.Fatalf("expect %+v, want %+v", e, want)
+	}
+	qs := benchQueries("aa")
+	e.apply(qs)
+	byName := map[string]benchQuery{}
+	for _, q := range qs {
+		byName[q.Name] = q
+	}
+	if w, ok := benchCheck(byName["one trace_id"], 2, `{"trace_id":"aa"}`); w != "2 rows" || !ok {
+		t.Fatalf("trace check %q %v", w, ok)
+	}
+	if _, ok := benchCheck(byName["one trace_id"], 0, ""); ok {
+		t.Fatal("no rows passed the trace check")
+	}
+	if w, ok := benchCheck(byName["substring, count"], 1, `{"count()":"2"}`); w != "count 2" || !ok {
+		t.Fatalf("count check %q %v", w, ok)
+	}
+	if _, ok := benchCheck(byName["substring, count"], 1, `{"count()":3}`); ok {
+		t.Fatal("wrong count passed")
+	}
+	if _, ok := benchCheck(byName["substring, count"], 1, `{"count()":`); ok {
+		t.Fatal("cut row passed")
+	}
+	if w, ok := benchCheck(byName["rare word, all"], 7, ""); w != "" || !ok {
+		t.Fatalf("unchecked query: %q %v", w, ok)
+	}
+	if n, ok := benchFirstCount(`{"count()":2.0}`); n != 2 || !ok {
+		t.Fatalf("numeric count %d %v", n, ok)
+	}
+}
