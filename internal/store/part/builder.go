@@ -14,7 +14,9 @@ type blockBuilder struct {
 	ts     []int64
 	cols   []builderCol
 	colIdx map[string]int
-	raw    int // bytes of the values and timestamps so far
+	// fieldCols[i] is the column of the last field seen at position i.
+	fieldCols []int
+	raw       int // bytes of the values and timestamps so far
 
 	// copyStrings makes the builder copy values into arena: Merge reads
 	// them from buffers the next input block overwrites.
@@ -112,9 +114,20 @@ func (b *blockBuilder) addEvent(e *event.Event) {
 		case event.FieldIndex, event.FieldLevel, event.FieldMessage, event.FieldTraceID:
 			continue // shadowed by the built-in field, as in Event.Get
 		}
-		if f.Value != "" {
-			b.set(b.col(f.Name), f.Value)
+		if f.Value == "" {
+			continue
 		}
+		// Senders repeat the same fields in the same order: remember the
+		// column of each position to skip the map lookup.
+		for i >= len(b.fieldCols) {
+			b.fieldCols = append(b.fieldCols, -1)
+		}
+		ci := b.fieldCols[i]
+		if ci < 0 || b.cols[ci].name != f.Name {
+			ci = b.col(f.Name)
+			b.fieldCols[i] = ci
+		}
+		b.set(ci, f.Value)
 	}
 }
 
