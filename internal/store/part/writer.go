@@ -246,7 +246,7 @@ func (w *partWriter) finish(meta Meta) (Meta, error) {
 	w.data, w.blooms = nil, nil
 
 	index := w.marshalIndex()
-	if meta.Rows == 0 {
+	if w.meta.Rows == 0 {
 		// An empty part has no time range; zero rather than the sentinels.
 		w.meta.MinTime, w.meta.MaxTime = 0, 0
 	}
