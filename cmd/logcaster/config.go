@@ -134,13 +134,13 @@ func parseDuration(s string) (time.Duration, error) {
 
 // sizeValue is a flag.Value for byte sizes: 262144, 256KiB, 64MiB, 1GiB
 // (KB/MB/GB are read as the binary units too).
-type sizeValue struct{ n *int }
+type sizeValue[T int | int64] struct{ n *T }
 
-func (v sizeValue) String() string {
+func (v sizeValue[T]) String() string {
 	if v.n == nil {
 		return ""
 	}
-	n := *v.n
+	n := int(*v.n)
 	for _, u := range []struct {
 		suffix string
 		size   int
@@ -152,12 +152,12 @@ func (v sizeValue) String() string {
 	return strconv.Itoa(n)
 }
 
-func (v sizeValue) Set(s string) error {
+func (v sizeValue[T]) Set(s string) error {
 	n, err := parseSize(s)
 	if err != nil {
 		return err
 	}
-	*v.n = n
+	*v.n = T(n)
 	return nil
 }
 
