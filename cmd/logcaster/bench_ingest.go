@@ -26,8 +26,9 @@ type benchIngestResult struct {
 	MBPerS      float64 `json:"mb_per_s"`
 	Accepted    int     `json:"accepted,omitempty"`
 	Rejected    int     `json:"rejected,omitempty"`
-	Retries     int     `json:"retries,omitempty"` // 429/503 answers retried
-	Stored      uint64  `json:"stored"`            // store.events from /health at the end
+	Retries     int     `json:"retries,omitempty"`   // 429/503 answers retried
+	Stored      uint64  `json:"stored"`              // store.events from /health at the end
+	WrittenS    float64 `json:"written_s,omitempty"` // TCP: until the last write returned
 	ServerCPU   float64 `json:"server_cpu_s,omitempty"`
 	CPUPerM     float64 `json:"server_cpu_s_per_m_events,omitempty"`
 	SettleS     float64 `json:"settle_s,omitempty"` // time to idle after the phase
@@ -210,6 +211,7 @@ func benchTCP(t *benchTarget, corpus *benchCorpus, conns int) benchIngestResult 
 		}()
 	}
 	wg.Wait()
+	r.WrittenS = time.Since(start).Seconds()
 	stored, err := benchWaitStored(t, client, want)
 	elapsed := time.Since(start)
 	cpu1, self1 := t.cpu(), benchSelfCPU()

@@ -51,6 +51,9 @@ func benchPrintReport(w io.Writer, r *benchResult) {
 			if in.Stored != uint64(in.Events) && in.Error == "" {
 				fmt.Fprintf(w, "  %s: stored %d of %d events\n", in.Phase, in.Stored, in.Events)
 			}
+			if in.WrittenS > 0 {
+				fmt.Fprintf(w, "  tcp: the last write returned after %.2f s (socket buffers aside, the server had read it all), all stored after %.2f s\n", in.WrittenS, in.Seconds)
+			}
 			if in.Error != "" {
 				fmt.Fprintf(w, "  %s: ERROR %s\n", in.Phase, in.Error)
 			}
