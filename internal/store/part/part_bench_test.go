@@ -199,7 +199,7 @@ func BenchmarkSizes(b *testing.B) {
 				}
 			}
 		}
-		b.Logf("needle %s:%s touches %d of %d blocks (%d hold it)", nd.col, nd.tok, touched, p.NumBlocks(), truly)
+		fmt.Printf("needle %s:%s touches %d of %d blocks (%d hold it)\n", nd.col, nd.tok, touched, p.NumBlocks(), truly)
 	}
 	for i := 0; i < b.N; i++ {
 	}
