@@ -103,3 +103,16 @@ func (bm *bitmap) last(end int) int {
 	}
 	return -1
 }
+
+// setRange sets rows [lo, hi).
+func (bm *bitmap) setRange(lo, hi int) {
+	for i := lo; i < hi; {
+		if i%64 == 0 && hi-i >= 64 {
+			bm.words[i/64] = ^uint64(0)
+			i += 64
+			continue
+		}
+		bm.words[i/64] |= 1 << (i % 64)
+		i++
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -63,11 +64,53 @@ func (s *scan) collect(ctx context.Context, sc store.Scanner, limit int) ([]*Row
 		bc.reset(b, s.rc.now)
 		bm := bc.getBitmap()
 		defer bc.putBitmap(bm)
-		ok, err := s.match(bc, bm)
-		if err != nil || !ok {
+		if !s.prepare(bc) {
+			return nil
+		}
+		lo, hi, err := s.rowRange(bc)
+		if err != nil || lo >= hi {
 			return err
 		}
-		return c.addBlock(bc, bm)
+		if limit == 0 {
+			if ok, err := s.eval(bc, bm, lo, hi); err != nil || !ok {
+				return err
+			}
+			_, err := c.addBlock(bc, bm)
+			return err
+		}
+		// With a limit only the block's newest matches count: evaluate
+		// windows from the newest row back, growing, and stop once the
+		// block has given limit rows or its rows fall below the threshold.
+		ts := bc.timestamps()
+		if bc.err != nil {
+			return bc.err
+		}
+		got := 0
+		for win := firstWindow; hi > lo; win *= 4 {
+			thr := c.thr.Load()
+			if ts[hi-1] <= thr {
+				break
+			}
+			wlo := max(lo, hi-win)
+			if ts[wlo] <= thr {
+				wlo = max(wlo, sort.Search(hi-wlo, func(i int) bool { return ts[wlo+i] > thr })+wlo)
+			}
+			ok, err := s.eval(bc, bm, wlo, hi)
+			if err != nil {
+				return err
+			}
+			if ok {
+				n, err := c.addBlock(bc, bm)
+				if err != nil {
+					return err
+				}
+				if got += n; got >= limit {
+					break
+				}
+			}
+			hi = wlo
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -83,14 +126,19 @@ func (s *scan) collect(ctx context.Context, sc store.Scanner, limit int) ([]*Row
 	return rows, nil
 }
 
+// firstWindow is the rows a limited query evaluates first at a block's
+// newest end; later windows grow fourfold, so a block with few matches
+// costs at most a third more than one full pass.
+const firstWindow = 1024
+
 // addBlock copies out the block's matching rows that can still make the
-// result, newest first.
-func (c *collector) addBlock(bc *blockCtx, bm *bitmap) error {
+// result, newest first, and returns how many it took.
+func (c *collector) addBlock(bc *blockCtx, bm *bitmap) (int, error) {
 	ts := bc.timestamps()
-	names := bc.b.ColumnNames()
+	names := bc.columnNames()
 	cols := rowColumns(bc, names)
 	if bc.err != nil {
-		return bc.err
+		return 0, bc.err
 	}
 	var rows []*Row
 	thr := c.thr.Load()
@@ -105,7 +153,7 @@ func (c *collector) addBlock(bc *blockCtx, bm *bitmap) error {
 	defer c.mu.Unlock()
 	if c.limit == 0 {
 		c.all = append(c.all, rows...)
-		return nil
+		return len(rows), nil
 	}
 	for _, r := range rows {
 		if len(c.h) < c.limit {
@@ -120,7 +168,7 @@ func (c *collector) addBlock(bc *blockCtx, bm *bitmap) error {
 	if len(c.h) == c.limit {
 		c.thr.Store(c.h[0].Time)
 	}
-	return nil
+	return len(rows), nil
 }
 
 // namedCol is a column with its name, in output order.

@@ -37,6 +37,19 @@ type blockCtx struct {
 	// scan of the column: tokenising and hashing every value costs more
 	// than the matchers below do on the same values.
 	bloom bool
+	// allNames caches ColumnNames, which a MemBlock computes by walking
+	// every row.
+	allNames []string
+}
+
+func (bc *blockCtx) columnNames() []string {
+	if bc.allNames == nil {
+		bc.allNames = bc.b.ColumnNames()
+		if bc.allNames == nil {
+			bc.allNames = []string{}
+		}
+	}
+	return bc.allNames
 }
 
 func (bc *blockCtx) reset(b store.Block, now int64) {
@@ -46,6 +59,7 @@ func (bc *blockCtx) reset(b store.Block, now int64) {
 	clear(bc.cols)
 	bc.cols = bc.cols[:0]
 	bc.err = nil
+	bc.allNames = nil
 	_, isMem := b.(*store.MemBlock)
 	bc.bloom = !isMem
 }

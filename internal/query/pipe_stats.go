@@ -1,7 +1,6 @@
 package query
 
 import (
-	"bytes"
 	"encoding/binary"
 	"slices"
 	"strings"
@@ -90,8 +89,7 @@ type statsAgg struct {
 	p      *pipeStats
 	groups map[string]*statsGroup
 	key    []byte
-	last   *statsGroup
-	lastK  []byte
+	last   *statsGroup // the group of the previous row
 	keyCol [][]string
 	valCol [][]string
 }
@@ -138,6 +136,7 @@ func (a *statsAgg) addBlock(bc *blockCtx, bm *bitmap) {
 		return
 	}
 	a.keyCol = a.keyCol[:0]
+	a.last = nil
 	var ts []int64
 	for _, f := range p.by {
 		if f == timeField {
@@ -162,6 +161,18 @@ func (a *statsAgg) addBlock(bc *blockCtx, bm *bitmap) {
 		keyVals = make([]string, 0, len(p.by))
 	}
 	bm.keepIf(func(i int) bool {
+		// Rows of a block are one stream in time order: most rows fall in
+		// the group of the row before, which costs no key building at all.
+		if g := a.last; g != nil && a.sameGroup(g, ts, step, i) {
+			for j, s := range g.states {
+				v := ""
+				if col := a.valCol[j]; col != nil {
+					v = col[i]
+				}
+				s.add(v)
+			}
+			return true
+		}
 		key := a.key[:0]
 		keyVals = keyVals[:0]
 		var bucket int64
@@ -181,15 +192,11 @@ func (a *statsAgg) addBlock(bc *blockCtx, bm *bitmap) {
 			key = append(key, 0)
 		}
 		a.key = key
-		g := a.last
-		if g == nil || !bytes.Equal(key, a.lastK) {
-			g = a.groups[string(key)]
-			if g == nil {
-				g = a.newGroup(key, keyVals, bucket)
-			}
-			a.last = g
-			a.lastK = append(a.lastK[:0], key...)
+		g := a.groups[string(key)]
+		if g == nil {
+			g = a.newGroup(key, keyVals, bucket)
 		}
+		a.last = g
 		for j, s := range g.states {
 			v := ""
 			if col := a.valCol[j]; col != nil {
@@ -199,6 +206,26 @@ func (a *statsAgg) addBlock(bc *blockCtx, bm *bitmap) {
 		}
 		return true
 	})
+}
+
+// sameGroup reports whether row i belongs to g.
+func (a *statsAgg) sameGroup(g *statsGroup, ts []int64, step int64, i int) bool {
+	for j, col := range a.keyCol {
+		if a.p.by[j] == timeField {
+			if ts[i]-mod(ts[i], step) != g.bucket {
+				return false
+			}
+			continue
+		}
+		v := ""
+		if col != nil {
+			v = col[i]
+		}
+		if v != g.keys[j] {
+			return false
+		}
+	}
+	return true
 }
 
 func mod(a, b int64) int64 {

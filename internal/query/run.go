@@ -156,38 +156,55 @@ type scan struct {
 
 var blockCtxPool = sync.Pool{New: func() any { return &blockCtx{} }}
 
-// match evaluates the filter on a block, leaving the matching rows in bm;
-// false when none can match.
-func (s *scan) match(bc *blockCtx, bm *bitmap) (bool, error) {
+// prepare answers from what the block knows without decoding: false when
+// no row of it can match.
+func (s *scan) prepare(bc *blockCtx) bool {
 	b := bc.b
 	bmin, bmax := b.TimeRange()
 	if bmax < s.minT || bmin > s.maxT || b.Rows() == 0 {
-		return false, nil
+		return false
 	}
-	if !s.q.filter.mayMatch(bc) {
-		return false, nil
+	return s.q.filter.mayMatch(bc)
+}
+
+// rowRange returns the rows [lo, hi) inside the run's time bounds.
+func (s *scan) rowRange(bc *blockCtx) (int, int, error) {
+	n := bc.b.Rows()
+	bmin, bmax := bc.b.TimeRange()
+	if bmin >= s.minT && bmax <= s.maxT {
+		return 0, n, nil
 	}
-	n := b.Rows()
-	bm.init(n, true)
-	if bmin < s.minT || bmax > s.maxT {
-		ts := bc.timestamps()
-		if bc.err != nil {
-			return false, bc.err
-		}
-		lo := sort.Search(len(ts), func(i int) bool { return ts[i] >= s.minT })
-		hi := sort.Search(len(ts), func(i int) bool { return ts[i] > s.maxT })
-		for i := 0; i < lo; i++ {
-			bm.clear(i)
-		}
-		for i := hi; i < len(ts); i++ {
-			bm.clear(i)
-		}
+	ts := bc.timestamps()
+	if bc.err != nil {
+		return 0, 0, bc.err
 	}
+	lo := sort.Search(len(ts), func(i int) bool { return ts[i] >= s.minT })
+	hi := sort.Search(len(ts), func(i int) bool { return ts[i] > s.maxT })
+	return lo, hi, nil
+}
+
+// eval evaluates the filter on rows [lo, hi) of the block, leaving the
+// matching ones set in bm; false when none matches.
+func (s *scan) eval(bc *blockCtx, bm *bitmap, lo, hi int) (bool, error) {
+	bm.init(bc.b.Rows(), false)
+	bm.setRange(lo, hi)
 	s.q.filter.apply(bc, bm)
 	if bc.err != nil {
 		return false, bc.err
 	}
 	return !bm.isZero(), nil
+}
+
+// match evaluates the filter on the whole block.
+func (s *scan) match(bc *blockCtx, bm *bitmap) (bool, error) {
+	if !s.prepare(bc) {
+		return false, nil
+	}
+	lo, hi, err := s.rowRange(bc)
+	if err != nil || lo >= hi {
+		return false, err
+	}
+	return s.eval(bc, bm, lo, hi)
 }
 
 func (s *scan) scanOptions() store.ScanOptions {
