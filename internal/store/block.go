@@ -162,7 +162,9 @@ func (b *MemBlock) ColumnNames() []string {
 			add(event.FieldTraceID)
 		}
 		for _, f := range e.Fields {
-			add(f.Name)
+			if f.Value != "" { // as in parts: a column empty in every row is absent
+				add(f.Name)
+			}
 		}
 	}
 	return names
