@@ -178,6 +178,7 @@ func runBench(args []string) error {
 		return err
 	}
 	b.stopServer()
+	res.LoadAvgAtEnd = benchLoadAvg()
 
 	benchPrintReport(os.Stdout, res)
 	if o.jsonOut != "" {

@@ -42,6 +42,12 @@ func benchParseProcStat(stat []byte) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("proc stat stime: %w", err)
 	}
+	// No process runs for 2^40 ticks (350 years); bigger is a garbled file,
+	// and would overflow the Duration.
+	const maxTicks = 1 << 40
+	if ut > maxTicks || st > maxTicks {
+		return 0, fmt.Errorf("proc stat: utime %d stime %d out of range", ut, st)
+	}
 	return time.Duration(ut+st) * (time.Second / benchClockTicks), nil
 }
 
@@ -137,6 +143,9 @@ type benchMachine struct {
 	Kernel    string `json:"kernel"`
 	GoVersion string `json:"go_version"`
 	OS        string `json:"os"`
+	// LoadAvg is /proc/loadavg when the bench started: on a shared box
+	// other work skews every figure, and this says how much there was.
+	LoadAvg string `json:"loadavg_at_start"`
 }
 
 func benchReadMachine() benchMachine {
@@ -149,6 +158,7 @@ func benchReadMachine() benchMachine {
 			m.MemTotal = fmt.Sprintf("%.1f GiB", float64(v)/(1<<30))
 		}
 	}
+	m.LoadAvg = benchLoadAvg()
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
@@ -165,4 +175,17 @@ func benchCPUInfoField(cpuinfo []byte, name string) string {
 		}
 	}
 	return ""
+}
+
+// benchLoadAvg returns the 1, 5 and 15 minute load averages.
+func benchLoadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }

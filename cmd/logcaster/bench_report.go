@@ -14,6 +14,8 @@ func benchPrintReport(w io.Writer, r *benchResult) {
 	fmt.Fprintf(w, "LogCaster bench, %s, logcaster %s\n", r.Started.Format(time.RFC3339), r.Version)
 	fmt.Fprintf(w, "command: %s\n", r.Command)
 	fmt.Fprintf(w, "machine: %d CPUs, %s, %s RAM, Linux %s, %s %s\n", m.CPUs, m.CPUModel, m.MemTotal, m.Kernel, m.GoVersion, m.OS)
+	fmt.Fprintf(w, "load:    %s at the start, %s at the end (1, 5, 15 min; anything near or over %d means other work shared the CPUs)\n",
+		m.LoadAvg, r.LoadAvgAtEnd, m.CPUs)
 	c := r.Corpus
 	perEvent := 0.0
 	if c.Events > 0 {
