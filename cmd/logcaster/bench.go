@@ -90,17 +90,18 @@ func (o *benchOptions) validate() error {
 
 // benchResult is the whole run, as --json writes it.
 type benchResult struct {
-	Started   time.Time           `json:"started"`
-	Version   string              `json:"version"`
-	Command   string              `json:"command"`
-	Machine   benchMachine        `json:"machine"`
-	Corpus    benchCorpusInfo     `json:"corpus"`
-	Server    string              `json:"server"` // "own" or the external URL
-	Ingest    []benchIngestResult `json:"ingest,omitempty"`
-	Merge     *benchMergeResult   `json:"merge,omitempty"`
-	Queries   []benchQueryResult  `json:"queries,omitempty"`
-	QueryArgs string              `json:"query_args,omitempty"` // start and end sent with each query
-	ServerLog []string            `json:"server_log,omitempty"` // warnings and errors the servers logged
+	Started      time.Time           `json:"started"`
+	Version      string              `json:"version"`
+	Command      string              `json:"command"`
+	Machine      benchMachine        `json:"machine"`
+	Corpus       benchCorpusInfo     `json:"corpus"`
+	Server       string              `json:"server"` // "own" or the external URL
+	Ingest       []benchIngestResult `json:"ingest,omitempty"`
+	Merge        *benchMergeResult   `json:"merge,omitempty"`
+	Queries      []benchQueryResult  `json:"queries,omitempty"`
+	QueryArgs    string              `json:"query_args,omitempty"` // start and end sent with each query
+	ServerLog    []string            `json:"server_log,omitempty"` // warnings and errors the servers logged
+	LoadAvgAtEnd string              `json:"loadavg_at_end"`
 }
 
 type benchCorpusInfo struct {
