@@ -43,18 +43,27 @@ func buildBlocks(batches []*event.Batch) []*MemBlock {
 	if n == 0 {
 		return nil
 	}
-	byStream := map[string][]event.Event{}
+	// Keyed by the parts of event.StreamKey, so grouping allocates no key.
+	type streamKey struct{ index, service string }
+	byStream := map[streamKey][]event.Event{}
 	for _, b := range batches {
 		for i := range b.Events {
-			k := event.StreamKey(&b.Events[i])
-			byStream[k] = append(byStream[k], b.Events[i])
+			e := &b.Events[i]
+			svc, _ := e.Get("service")
+			k := streamKey{e.Index, svc}
+			byStream[k] = append(byStream[k], *e)
 		}
 	}
-	keys := make([]string, 0, len(byStream))
+	keys := make([]streamKey, 0, len(byStream))
 	for k := range byStream {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].index != keys[j].index {
+			return keys[i].index < keys[j].index
+		}
+		return keys[i].service < keys[j].service
+	})
 	blocks := make([]*MemBlock, 0, len(keys))
 	for _, k := range keys {
 		evs := byStream[k]
