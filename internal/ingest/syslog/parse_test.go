@@ -20,9 +20,9 @@ func utc(y int, mo time.Month, d, h, mi, s, ns int) int64 {
 
 // want is an expected event; fields are "name=value" in order.
 type want struct {
-	time                          int64
+	time                         int64
 	index, level, message, trace string
-	fields                        []string
+	fields                       []string
 }
 
 func checkEvent(t *testing.T, in string, e *event.Event, w want) {
