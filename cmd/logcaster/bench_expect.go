@@ -20,6 +20,8 @@ type benchExpect struct {
 	ockManaLines  int // lines holding the substring ockMana (case-sensitive)
 	errorHours    int // distinct hours (UTC) with a level ERROR line
 	serviceLevels int // distinct (service, level) pairs
+	rareLines     int // lines holding the whole word "forbidden", any case
+	commonLines   int // lines holding the whole word "from", any case
 }
 
 // benchComputeExpect scans the corpus once, before any timer.
@@ -28,6 +30,7 @@ func benchComputeExpect(data []byte, trace string) benchExpect {
 	traceKey := []byte(`"trace_id":"` + trace + `"`)
 	hours := map[string]bool{}
 	pairs := map[string]bool{}
+	var lower []byte
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
@@ -37,6 +40,14 @@ func benchComputeExpect(data []byte, trace string) benchExpect {
 		data = data[min(i+1, len(data)):]
 		if bytes.Contains(line, traceKey) {
 			e.traceRows++
+		}
+		lower = append(lower[:0], line...)
+		benchLowerASCII(lower)
+		if benchHasWord(lower, []byte("forbidden")) {
+			e.rareLines++
+		}
+		if benchHasWord(lower, []byte("from")) {
+			e.commonLines++
 		}
 		if bytes.Contains(line, []byte("ockMana")) {
 			e.ockManaLines++
@@ -61,6 +72,14 @@ func (e benchExpect) apply(qs []benchQuery) {
 	for i := range qs {
 		q := &qs[i]
 		switch q.Name {
+		case "rare word, all":
+			if e.rareLines <= q.Limit {
+				q.WantRows = e.rareLines
+			}
+		case "common word, count":
+			q.WantCount = e.commonLines
+		case "common word, newest 100":
+			q.WantRows = min(e.commonLines, 100)
 		case "one trace_id":
 			q.WantRows = e.traceRows
 		case "one service, newest 100":
@@ -108,4 +127,33 @@ func benchFirstCount(row string) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+func benchLowerASCII(b []byte) {
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+}
+
+// benchHasWord reports whether word occurs in line with no letter, digit or
+// '_' on either side (the way a word query matches, for this corpus).
+func benchHasWord(line, word []byte) bool {
+	for off := 0; ; {
+		i := bytes.Index(line[off:], word)
+		if i < 0 {
+			return false
+		}
+		i += off
+		end := i + len(word)
+		if (i == 0 || !benchWordByte(line[i-1])) && (end == len(line) || !benchWordByte(line[end])) {
+			return true
+		}
+		off = i + 1
+	}
+}
+
+func benchWordByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }

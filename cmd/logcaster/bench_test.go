@@ -390,14 +390,14 @@ func TestBenchPhasesAgainstFake(t *testing.T) {
 
 func TestBenchExpect(t *testing.T) {
 	corpus := strings.Join([]string{
-		`{"timestamp":"2026-11-21T02:10:00Z","service":"hdfs","level":"INFO","trace_id":"aa","message":"BlockManager up"}`,
-		`{"timestamp":"2026-11-21T02:20:00Z","service":"hdfs","level":"ERROR","trace_id":"aa","message":"x"}`,
+		`{"timestamp":"2026-11-21T02:10:00Z","service":"hdfs","level":"INFO","trace_id":"aa","message":"BlockManager up from Forbidden"}`,
+		`{"timestamp":"2026-11-21T02:20:00Z","service":"hdfs","level":"ERROR","trace_id":"aa","message":"fromage, forbiddenness"}`,
 		`{"timestamp":"2026-11-21T02:50:00Z","service":"spark","level":"ERROR","trace_id":"bb","message":"blockmanager"}`,
 		`{"timestamp":"2026-11-21T03:00:00Z","service":"spark","level":"ERROR","trace_id":"aab","message":"BlockManager"}`,
-		`{"timestamp":"2026-11-21T04:00:00Z","service":"spark","level":"INFO","trace_id":"cc","message":"y"}`,
+		`{"timestamp":"2026-11-21T04:00:00Z","service":"spark","level":"INFO","trace_id":"cc","message":"y_from FROM"}`,
 	}, "\n") // no final newline: the last line still counts
 	e := benchComputeExpect([]byte(corpus), "aa")
-	want := benchExpect{traceRows: 2, hdfsRows: 2, ockManaLines: 2, errorHours: 2, serviceLevels: 4}
+	want := benchExpect{traceRows: 2, hdfsRows: 2, ockManaLines: 2, errorHours: 2, serviceLevels: 4, rareLines: 1, commonLines: 2}
 	if e != want {
 		t.Fatalf("expect %+v, want %+v", e, want)
 	}
@@ -422,7 +422,16 @@ func TestBenchExpect(t *testing.T) {
 	if _, ok := benchCheck(byName["substring, count"], 1, `{"count()":`); ok {
 		t.Fatal("cut row passed")
 	}
-	if w, ok := benchCheck(byName["rare word, all"], 7, ""); w != "" || !ok {
+	if w, ok := benchCheck(byName["rare word, all"], 1, ""); w != "1 rows" || !ok {
+		t.Fatalf("rare word check: %q %v", w, ok)
+	}
+	if w, ok := benchCheck(byName["common word, count"], 1, `{"count()":"2"}`); w != "count 2" || !ok {
+		t.Fatalf("common word check: %q %v", w, ok)
+	}
+	if w, ok := benchCheck(byName["count by service, level"], 4, ""); w != "4 rows" || !ok {
+		t.Fatalf("pairs check: %q %v", w, ok)
+	}
+	if w, ok := benchCheck(benchQuery{WantRows: -1, WantCount: -1}, 7, ""); w != "" || !ok {
 		t.Fatalf("unchecked query: %q %v", w, ok)
 	}
 	if n, ok := benchFirstCount(`{"count()":2.0}`); n != 2 || !ok {
