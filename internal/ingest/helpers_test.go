@@ -18,6 +18,7 @@ type recordWriter struct {
 	mu      sync.Mutex
 	events  []event.Event
 	batches int
+	dups    int // batches dropped as already stored
 	seen    map[event.Source]bool
 	block   chan struct{}
 	fail    error
@@ -38,6 +39,7 @@ func (w *recordWriter) Write(batches []*event.Batch) error {
 	for _, b := range batches {
 		if b.Source.Seq != 0 {
 			if w.seen[b.Source] {
+				w.dups++
 				continue
 			}
 			w.seen[b.Source] = true
@@ -98,4 +100,7 @@ func newPipeline(t *testing.T, w pipeline.Writer, queue int) *pipeline.Pipeline 
 	return p
 }
 
-var _ = context.Background
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
