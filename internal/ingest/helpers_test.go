@@ -100,7 +100,6 @@ func newPipeline(t *testing.T, w pipeline.Writer, queue int) *pipeline.Pipeline 
 	return p
 }
 
-
 func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
 }
