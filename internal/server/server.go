@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -77,6 +78,10 @@ func New(opts Options, st *store.Store, pipe *pipeline.Pipeline, m *metrics.Metr
 	s.Handle("GET /ready", http.HandlerFunc(s.handleReady))
 	s.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	s.Handle("POST /api/v1/admin/force_merge", http.HandlerFunc(s.handleForceMerge))
+	// Profiles of the running server, for "profile before optimising".
+	s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	return s
 }
 
