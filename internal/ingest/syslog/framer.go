@@ -81,14 +81,18 @@ func (f *framer) next() ([]byte, error) {
 		} else if f.octet && c != '<' {
 			return nil, f.outOfStep()
 		}
-		if i := f.indexTerm(data); i >= 0 {
+		i := f.indexTerm(data)
+		if i > f.max || i < 0 && len(data) > f.max {
+			return nil, &frameError{reason: fmt.Sprintf("message longer than %d bytes without LF or NUL", f.max)}
+		}
+		if i >= 0 {
 			f.r += i + 1
 			return data[:i], nil
 		}
-		if len(data) > f.max {
-			return nil, &frameError{reason: fmt.Sprintf("message longer than %d bytes without LF or NUL", f.max)}
-		}
 		if err := f.fill(); err != nil {
+			if f.w-f.r > f.max {
+				return nil, &frameError{reason: fmt.Sprintf("message longer than %d bytes without LF or NUL", f.max)}
+			}
 			if f.r < f.w {
 				frame := f.buf[f.r:f.w]
 				f.r = f.w
