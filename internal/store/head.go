@@ -4,25 +4,23 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/logcaster/logcaster/internal/event"
 )
 
-// freezeEvents is how many unsorted events the head collects before it sorts
-// them into per-stream blocks. Scans sort the unfrozen tail on every call,
-// so it must stay small; freezing too often makes many tiny blocks.
-const freezeEvents = 32 << 10
-
 // head holds the events written since the last flush, as the batches they
 // arrived in (their strings live in the batches' arenas, so nothing is
-// copied). Batches before frozenUpTo are also sorted into per-stream blocks
-// ready for scans.
+// copied). Writes only append batches; sorting them into per-stream blocks
+// for scans is done lazily, by the first scan that needs them, and kept for
+// the next: ingest pays nothing for scans that never come.
 type head struct {
-	batches    []*event.Batch
-	events     int
-	blocks     []*MemBlock
-	frozenUpTo int // batches[:frozenUpTo] are in blocks
-	unfrozen   int // events in batches[frozenUpTo:]
+	batches []*event.Batch // guarded by Store.mu
+	events  int            // guarded by Store.mu
+
+	blocksMu   sync.Mutex
+	blocks     []*MemBlock // the batches before sortedUpTo, sorted
+	sortedUpTo int
 }
 
 func newHead() *head { return &head{} }
@@ -30,7 +28,6 @@ func newHead() *head { return &head{} }
 func (h *head) add(b *event.Batch) {
 	h.batches = append(h.batches, b)
 	h.events += len(b.Events)
-	h.unfrozen += len(b.Events)
 }
 
 // buildBlocks sorts the events of batches into one MemBlock per stream,
@@ -81,23 +78,28 @@ func buildBlocks(batches []*event.Batch) []*MemBlock {
 	return blocks
 }
 
-// headView is what a scan sees of one head: its frozen blocks and the
-// batches not yet frozen.
+// headView is what a scan sees of one head: its first n batches, taken
+// under Store.mu.
 type headView struct {
-	blocks  []*MemBlock
-	pending []*event.Batch
+	h       *head
+	batches []*event.Batch
 }
 
 func (h *head) view() headView {
-	return headView{blocks: h.blocks, pending: h.batches[h.frozenUpTo:]}
+	return headView{h: h, batches: h.batches[:len(h.batches):len(h.batches)]}
 }
 
-// allBlocks returns the view's blocks, sorting the pending batches.
+// allBlocks returns the view's batches as per-stream sorted blocks, sorting
+// only the batches no earlier scan has sorted.
 func (v headView) allBlocks() []*MemBlock {
-	if len(v.pending) == 0 {
-		return v.blocks
+	h := v.h
+	h.blocksMu.Lock()
+	defer h.blocksMu.Unlock()
+	if n := len(v.batches); h.sortedUpTo < n {
+		h.blocks = append(h.blocks, buildBlocks(v.batches[h.sortedUpTo:n])...)
+		h.sortedUpTo = n
 	}
-	return append(slices.Clip(v.blocks), buildBlocks(v.pending)...)
+	return h.blocks[:len(h.blocks):len(h.blocks)]
 }
 
 // eventsByDay groups the head's events by UTC day, the partition they
