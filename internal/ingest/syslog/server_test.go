@@ -26,6 +26,14 @@ type recorder struct {
 	mu     sync.Mutex
 	events []event.Event
 	gate   chan struct{}
+	once   sync.Once
+}
+
+// open lets every Write through from now on.
+func (r *recorder) open() {
+	if r.gate != nil {
+		r.once.Do(func() { close(r.gate) })
+	}
 }
 
 func (r *recorder) Write(batches []*event.Batch) error {
@@ -102,10 +110,7 @@ func startTest(t *testing.T, popts pipeline.Options, rec *recorder, edit func(*O
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if rec.gate != nil {
-			close(rec.gate)
-			rec.gate = nil
-		}
+		rec.open()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := s.Shutdown(ctx); err != nil {
@@ -170,8 +175,8 @@ func TestServerTCPBadFrameClosesOnlyThatConnection(t *testing.T) {
 	s.rec.wait(t, 1)
 	for i, wire := range []string{
 		"12 <14>app: x\n7 <14>y\n", // count too large: the next frame is out of step
-		"5000 <14>app: x",         // over the limit
-		strings.Repeat("z", 1500), // LF-framed over the limit
+		"5000 <14>app: x",          // over the limit
+		strings.Repeat("z", 1500),  // LF-framed over the limit
 	} {
 		bad := dial(t, "tcp", s.TCPAddr())
 		if _, err := io.WriteString(bad, wire); err != nil {
@@ -255,8 +260,7 @@ func TestServerUDPQueueFull(t *testing.T) {
 	if dropped() == 0 || dropped()+ingested() != sent {
 		t.Fatalf("dropped %v + ingested %v, want > 0 dropped and %d in all", dropped(), ingested(), sent)
 	}
-	close(rec.gate)
-	rec.gate = nil
+	rec.open()
 	s.rec.wait(t, int(ingested()))
 }
 
