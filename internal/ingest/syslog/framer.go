@@ -32,10 +32,12 @@ type framer struct {
 	max int // largest frame
 	err error
 
-	// term is the terminator the last LF-framed message ended with: the
-	// next search looks for it first, so a NUL-terminated stream (Python)
-	// is not scanned end to end for an LF at every message.
-	term byte
+	// mode is how messages that are not octet-counted end, decided at the
+	// first one: modeLF ends them at LF or NUL, whichever comes first;
+	// modeNUL only at NUL, so that the raw LFs of a multi-line message
+	// from Python's SysLogHandler (which ends every message with NUL and
+	// escapes nothing) stay inside it.
+	mode uint8
 	// octet is set once the connection sent an octet-counted frame; from
 	// then on a frame starting with neither a digit nor '<' means the last
 	// count was wrong (its frame ended too early or too late).
@@ -46,7 +48,7 @@ type framer struct {
 }
 
 func newFramer(rd io.Reader, bufSize, max int, wait func()) *framer {
-	return &framer{rd: rd, buf: make([]byte, min(bufSize, max+maxCountDigits+1)), max: max, term: '\n', wait: wait}
+	return &framer{rd: rd, buf: make([]byte, min(bufSize, max+maxCountDigits+1)), max: max, wait: wait}
 }
 
 // buffered is how many bytes are read and not yet returned.
@@ -110,22 +112,54 @@ func (f *framer) outOfStep() error {
 	return &frameError{reason: fmt.Sprintf("wrong octet count: the next frame starts with %q", data[:min(len(data), 16)])}
 }
 
-// indexTerm finds the first LF or NUL in data.
+// Framing modes of messages that are not octet-counted.
+const (
+	modeUnknown uint8 = iota
+	modeLF
+	modeNUL
+)
+
+// indexTerm finds the end of the message at the start of data.
 func (f *framer) indexTerm(data []byte) int {
-	other := byte(0)
-	if f.term == 0 {
-		other = '\n'
+	if f.mode == modeNUL {
+		return bytes.IndexByte(data, 0)
 	}
-	i := bytes.IndexByte(data, f.term)
+	i := bytes.IndexByte(data, '\n')
+	if f.mode == modeUnknown {
+		nul := bytes.IndexByte(data, 0)
+		if nul < 0 && i < 0 {
+			return -1 // decide when a terminator shows
+		}
+		f.mode = modeLF
+		if nul >= 0 && !hasFrameStartAfterLF(data[:nul]) {
+			f.mode = modeNUL
+			return nul
+		}
+	}
 	limit := data
 	if i >= 0 {
 		limit = data[:i]
 	}
-	if j := bytes.IndexByte(limit, other); j >= 0 {
-		f.term = other
+	if j := bytes.IndexByte(limit, 0); j >= 0 {
 		return j
 	}
 	return i
+}
+
+// hasFrameStartAfterLF reports whether an LF in data is followed by what
+// starts a syslog frame ('<' or an octet count): then LF separates
+// messages; otherwise the LFs are inside a NUL-terminated message.
+func hasFrameStartAfterLF(data []byte) bool {
+	for {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 || i+1 >= len(data) {
+			return false
+		}
+		if c := data[i+1]; c == '<' || isDigit(c) {
+			return true
+		}
+		data = data[i+1:]
+	}
 }
 
 // octetFrame reads "LEN SP MSG" at f.r. ok is false when the digits are not
