@@ -46,11 +46,13 @@ func NormalizeLevel(s string) string {
 }
 
 // levelWords are the words DetectLevel looks for, most severe first.
-var levelWords = []struct{ word, level string }{
-	{"FATAL", LevelFatal}, {"PANIC", LevelFatal}, {"CRITICAL", LevelFatal},
-	{"ERROR", LevelError}, {"SEVERE", LevelError},
-	{"WARN", LevelWarn}, {"WARNING", LevelWarn},
-	{"INFO", LevelInfo}, {"DEBUG", LevelDebug}, {"TRACE", LevelTrace},
+// Each word is given in upper case and in lower case, so that matching
+// allocates nothing.
+var levelWords = []struct{ word, lower, level string }{
+	{"FATAL", "fatal", LevelFatal}, {"PANIC", "panic", LevelFatal}, {"CRITICAL", "critical", LevelFatal},
+	{"ERROR", "error", LevelError}, {"SEVERE", "severe", LevelError},
+	{"WARN", "warn", LevelWarn}, {"WARNING", "warning", LevelWarn},
+	{"INFO", "info", LevelInfo}, {"DEBUG", "debug", LevelDebug}, {"TRACE", "trace", LevelTrace},
 }
 
 // detectWindow is how far into a message DetectLevel looks: log lines put
@@ -67,33 +69,30 @@ func DetectLevel(msg string) string {
 	best := -1
 	level := ""
 	for _, lw := range levelWords {
-		i := indexWord(msg, lw.word)
-		if i >= 0 && (best < 0 || i < best) {
-			best, level = i, lw.level
+		for _, w := range [2]string{lw.word, lw.lower} {
+			if i := indexWord(msg, w); i >= 0 && (best < 0 || i < best) {
+				best, level = i, lw.level
+			}
 		}
 	}
 	return level
 }
 
-// indexWord finds word in s as a whole word, matching case exactly or in
-// lower case only ("error" and "ERROR", not "Errors").
-func indexWord(s, word string) int {
-	for _, w := range [2]string{word, strings.ToLower(word)} {
-		off := 0
-		for {
-			i := strings.Index(s[off:], w)
-			if i < 0 {
-				break
-			}
-			i += off
-			end := i + len(w)
-			if (i == 0 || !isWordByte(s[i-1])) && (end == len(s) || !isWordByte(s[end])) {
-				return i
-			}
-			off = i + 1
+// indexWord finds word in s as a whole word, case exactly as given.
+func indexWord(s, w string) int {
+	off := 0
+	for {
+		i := strings.Index(s[off:], w)
+		if i < 0 {
+			return -1
 		}
+		i += off
+		end := i + len(w)
+		if (i == 0 || !isWordByte(s[i-1])) && (end == len(s) || !isWordByte(s[end])) {
+			return i
+		}
+		off = i + 1
 	}
-	return -1
 }
 
 func isWordByte(c byte) bool {
