@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/logcaster/logcaster/internal/ingest"
+	"github.com/logcaster/logcaster/internal/metrics"
+	"github.com/logcaster/logcaster/internal/pipeline"
+	"github.com/logcaster/logcaster/internal/query"
+	"github.com/logcaster/logcaster/internal/server"
+	"github.com/logcaster/logcaster/internal/store"
+)
+
+// serveConfig is every setting of logcaster serve, bound to flags.
+type serveConfig struct {
+	config        string
+	logFormat     string
+	logLevel      string
+	shutdownGrace time.Duration
+
+	srv   server.Options
+	store store.Options
+	pipe  pipeline.Options
+	tcp   ingest.TCPOptions
+	http  ingest.HTTPOptions
+	query query.HandlerOptions
+	sync  string
+}
+
+func newServeFlags() (*flag.FlagSet, *serveConfig) {
+	c := &serveConfig{
+		srv:   server.DefaultOptions(),
+		store: store.DefaultOptions(),
+		pipe:  pipeline.DefaultOptions(),
+		tcp:   ingest.DefaultTCPOptions(),
+		http:  ingest.DefaultHTTPOptions(),
+		query: query.DefaultHandlerOptions(),
+	}
+	c.srv.Version = version
+	c.sync = string(c.store.Sync)
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&c.config, "config", "", "YAML config file whose keys are these flag names")
+	fs.StringVar(&c.logFormat, "log-format", "text", "format of the server's own log: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Var(durationValue{&c.shutdownGrace}, "shutdown-grace", "how long a graceful shutdown may take")
+	c.shutdownGrace = 30 * time.Second
+
+	fs.StringVar(&c.srv.HTTPAddr, "http", c.srv.HTTPAddr, "HTTP address (API, /health, /metrics); empty turns it off")
+	fs.Var(durationValue{&c.srv.IdleTimeout}, "http.idle-timeout", "close idle HTTP keep-alive connections after this")
+	fs.Var(sizeValue[int64]{&c.http.MaxBodyBytes}, "http.max-body", "largest ingest body, after decompression (larger: 413)")
+
+	fs.StringVar(&c.tcp.Addr, "tcp", c.tcp.Addr, "TCP lines address (text or JSON, one event a line; also logcaster send); empty turns it off")
+	fs.Var(sizeValue[int]{&c.tcp.MaxLineBytes}, "tcp.max-line", "longest line kept whole; longer lines are truncated and marked truncated=true")
+	fs.IntVar(&c.tcp.MaxConns, "tcp.max-conns", c.tcp.MaxConns, "most concurrent TCP connections; more are closed at once")
+	fs.Var(durationValue{&c.tcp.IdleTimeout}, "tcp.idle-timeout", "close a TCP connection that sends nothing for this long")
+
+	fs.StringVar(&c.store.Dir, "data", c.store.Dir, "data directory")
+	fs.StringVar(&c.sync, "sync", c.sync, "WAL fsync policy: always (before every acknowledgement), interval (every --sync-interval), none")
+	fs.Var(durationValue{&c.store.SyncInterval}, "sync-interval", "fsync period for --sync=interval")
+	fs.Var(durationValue{&c.store.FlushInterval}, "flush-interval", "how often new events are written from memory into parts")
+	fs.Var(durationValue{&c.store.Retention}, "retention", "keep this much history; older whole days are dropped (e.g. 30d)")
+	fs.IntVar(&c.pipe.QueueEvents, "queue-size", c.pipe.QueueEvents, "ingest queue capacity in events; when full, TCP reads slow and HTTP answers 429")
+
+	fs.Var(durationValue{&c.query.Timeout}, "query-timeout", "longest a query may run")
+	fs.IntVar(&c.query.MaxLimit, "query.max-limit", c.query.MaxLimit, "largest limit a query may ask for")
+	return fs, c
+}
+
+func runServe(args []string) error {
+	fs, c := newServeFlags()
+	if err := loadSettings(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	log, err := newLogger(c.logFormat, c.logLevel)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(log)
+	c.store.Sync = store.SyncPolicy(c.sync)
+
+	m := metrics.New()
+	c.store.Logger = log
+	c.store.Metrics = m
+	st, err := store.Open(c.store)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	pipe, err := pipeline.New(c.pipe, st)
+	if err != nil {
+		st.Close()
+		return err
+	}
+	srv := server.New(c.srv, st, pipe, m, log)
+	c.query.Observe = func(d time.Duration) { m.QueryDuration.Observe(d.Seconds()) }
+	srv.Handle("GET /api/v1/query", query.NewHandler(st, c.query))
+	c.http.Metrics = m
+	srv.Handle("POST /api/v1/ingest", ingest.NewIngestHandler(pipe, c.http))
+	if c.tcp.Addr != "" {
+		c.tcp.Metrics = m
+		c.tcp.Logger = log
+		tcp, err := ingest.NewTCPServer(pipe, c.tcp)
+		if err != nil {
+			return err
+		}
+		srv.AddListener(tcp)
+	}
+	if err := srv.Start(); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)
+		defer cancel()
+		srv.Shutdown(ctx)
+		return err
+	}
+	log.Info("logcaster serving", "http", c.srv.HTTPAddr, "tcp", c.tcp.Addr, "data", c.store.Dir, "version", version)
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	got := <-sig
+	log.Info("shutting down", "signal", got.String())
+	signal.Stop(sig)
+	ctx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
