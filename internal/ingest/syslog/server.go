@@ -171,9 +171,7 @@ func (s *Server) Start() error {
 		break
 	}
 	if s.opts.UDPReadBuffer > 0 {
-		if err := s.udp.SetReadBuffer(s.opts.UDPReadBuffer); err != nil {
-			s.log.Warn("syslog udp: cannot set the socket receive buffer", "bytes", s.opts.UDPReadBuffer, "err", err)
-		}
+		s.setUDPReadBuffer()
 	}
 	go s.acceptLoop()
 	s.startUDP()
@@ -252,4 +250,19 @@ func countIngested(m *metrics.Metrics, protocol string, b *event.Batch) {
 		m.Ingested(protocol, idx[j], cnt[j])
 	}
 	m.Bytes(protocol, b.Bytes)
+}
+
+// setUDPReadBuffer asks for UDPReadBuffer bytes of socket buffer: beyond
+// net.core.rmem_max when the process may (root), else up to it.
+func (s *Server) setUDPReadBuffer() {
+	forced := false
+	if rc, err := s.udp.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { forced = forceReadBuffer(fd, s.opts.UDPReadBuffer) })
+	}
+	if forced {
+		return
+	}
+	if err := s.udp.SetReadBuffer(s.opts.UDPReadBuffer); err != nil {
+		s.log.Warn("syslog udp: cannot set the socket receive buffer", "bytes", s.opts.UDPReadBuffer, "err", err)
+	}
 }

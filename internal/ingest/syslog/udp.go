@@ -23,6 +23,9 @@ import (
 //     invisible.
 //   - Parsers submit without blocking; a full pipeline queue drops the
 //     batch, counted as dropped{reason="queue_full"}.
+//   - Datagrams the kernel dropped because the socket buffer was full
+//     (SO_MEMINFO's drop counter, on Linux) are counted as
+//     dropped{reason="socket_buffer_full"}.
 
 // Sizes of the UDP chunks.
 const (
@@ -34,6 +37,9 @@ const (
 	udpChunkBytes = 256 << 10
 	// udpChunks bounds the memory of queued datagrams (8 MiB).
 	udpChunks = 32
+	// kernelDropsEvery is how often the kernel's drop counter is read: a
+	// syscall, so not per chunk at high rates.
+	kernelDropsEvery = 100 * time.Millisecond
 )
 
 // udpChunk is datagrams read back to back.
@@ -77,6 +83,12 @@ func (s *Server) udpReader() {
 		return
 	}
 	discard := make([]byte, ub.room)
+	// The kernel's own drops (its buffer full while this goroutine was
+	// not reading) are read from the socket and counted too, at most
+	// every kernelDropsEvery.
+	var lastDrops uint32
+	rc.Control(func(fd uintptr) { lastDrops, _ = kernelDrops(fd) })
+	lastCheck := time.Now()
 	for {
 		var ch *udpChunk
 		select {
@@ -133,6 +145,15 @@ func (s *Server) udpReader() {
 		}
 		if err != nil { // the socket is closed
 			return
+		}
+		if now := time.Now(); now.Sub(lastCheck) >= kernelDropsEvery {
+			lastCheck = now
+			rc.Control(func(fd uintptr) {
+				if drops, ok := kernelDrops(fd); ok {
+					m.Dropped(protoUDP, "socket_buffer_full", int(drops-lastDrops))
+					lastDrops = drops
+				}
+			})
 		}
 		if readErr != nil && !errors.Is(readErr, syscall.ECONNREFUSED) {
 			s.log.Warn("syslog udp: read failed", "err", readErr)
