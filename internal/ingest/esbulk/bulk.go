@@ -67,10 +67,9 @@ func putBulkState(st *bulkState) {
 	bulkStates.Put(st)
 }
 
-func (h *handler) bulk(w http.ResponseWriter, r *http.Request) {
+func (h *handler) bulk(w http.ResponseWriter, r *http.Request, pathIndex string) {
 	start := time.Now()
 	m := h.opts.Metrics
-	pathIndex := r.PathValue("index")
 	if pathIndex != "" && !validIndexName(pathIndex) {
 		writeESError(w, http.StatusBadRequest, "invalid_index_name_exception", "invalid index name in the path")
 		return
@@ -303,8 +302,10 @@ func (st *bulkState) mapIndex(raw, def string) string {
 	if s, ok := st.indexes[raw]; ok {
 		return s
 	}
-	s := MapIndex(raw)
-	st.indexes[string([]byte(raw))] = string([]byte(s)) // raw points into the parser's buffer
+	// Copies: raw points into the parser's buffer, and MapIndex returns a
+	// part of raw.
+	s := string([]byte(MapIndex(raw)))
+	st.indexes[string([]byte(raw))] = s
 	return s
 }
 

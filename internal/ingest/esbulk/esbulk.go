@@ -19,6 +19,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/logcaster/logcaster/internal/event"
 	"github.com/logcaster/logcaster/internal/ingest"
@@ -75,30 +76,16 @@ func (o Options) Validate() error {
 }
 
 // Routes are the URL patterns (net/http ServeMux syntax, without methods)
-// the handler answers; the server mounts the handler at each of them.
+// the server mounts the handler at. The handler routes inside by itself:
+// Elasticsearch's "/{index}/_bulk" conflicts in ServeMux with every
+// "/_something/{name}" pattern, so every path of two or more segments that
+// no other route claims ("/{target}/{rest...}") comes here, and unknown ones
+// get an Elasticsearch-style 404.
 //
 // "/{$}" is Elasticsearch's GET / (version info, which every client asks
 // first). A server that also serves a web UI at / should send requests that
 // accept text/html to the UI and the rest here (see WantsUI).
-var Routes = []string{
-	"/{$}",
-	"/_bulk",
-	"/{index}/_bulk",
-	"/_license",
-	"/_xpack",
-	"/_xpack/{rest...}",
-	"/_nodes",
-	"/_nodes/{rest...}",
-	"/_cluster/{rest...}",
-	"/_cat/{rest...}",
-	"/_index_template/{rest...}",
-	"/_component_template/{rest...}",
-	"/_template/{rest...}",
-	"/_ilm/{rest...}",
-	"/_data_stream/{rest...}",
-	"/_alias/{rest...}",
-	"/_ingest/{rest...}",
-}
+var Routes = []string{"/{$}", "/_bulk", "/_license", "/_xpack", "/_nodes", "/{target}/{rest...}"}
 
 // WantsUI reports whether a request for / comes from a browser (it accepts
 // text/html) rather than an Elasticsearch client, none of which ask for HTML.
@@ -128,27 +115,10 @@ func New(sink ingest.Sink, opts Options) http.Handler {
 	if err := opts.Validate(); err != nil {
 		panic("BUG: " + err.Error())
 	}
-	h := &handler{sink: sink, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	h := &handler{sink: sink, opts: opts, log: opts.Logger}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	m := h.mux
-	m.HandleFunc("POST /_bulk", h.bulk)
-	m.HandleFunc("PUT /_bulk", h.bulk)
-	m.HandleFunc("POST /{index}/_bulk", h.bulk)
-	m.HandleFunc("PUT /{index}/_bulk", h.bulk)
-	m.HandleFunc("GET /{$}", h.info)
-	m.HandleFunc("/_license", h.license)
-	m.HandleFunc("/_xpack", h.xpack)
-	m.HandleFunc("/_xpack/{rest...}", h.xpack)
-	m.HandleFunc("/_nodes", h.nodes)
-	m.HandleFunc("/_nodes/{rest...}", h.nodes)
-	m.HandleFunc("/_cluster/{rest...}", h.cluster)
-	m.HandleFunc("/_cat/{rest...}", h.cat)
-	for _, p := range []string{"/_index_template/", "/_component_template/", "/_template/", "/_ilm/", "/_data_stream/", "/_alias/", "/_ingest/"} {
-		m.HandleFunc(p+"{rest...}", h.setup)
-	}
-	m.HandleFunc("/", h.notFound)
 	return h
 }
 
@@ -156,12 +126,51 @@ type handler struct {
 	sink ingest.Sink
 	opts Options
 	log  *slog.Logger
-	mux  *http.ServeMux
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Elastic-Product", "Elasticsearch")
-	h.mux.ServeHTTP(w, r)
+	path := strings.TrimPrefix(r.URL.Path, "/")
+	first, rest, _ := strings.Cut(path, "/")
+	switch {
+	case path == "":
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.methodNotAllowed(w, r, "GET, HEAD")
+			return
+		}
+		h.info(w, r)
+	case first == "_bulk" && rest == "", rest == "_bulk" && first != "" && first[0] != '_':
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			h.methodNotAllowed(w, r, "POST, PUT")
+			return
+		}
+		index := ""
+		if first != "_bulk" {
+			index = first
+		}
+		h.bulk(w, r, index)
+	case first == "_license":
+		h.license(w, r)
+	case first == "_xpack":
+		h.xpack(w, r)
+	case first == "_nodes":
+		h.nodes(w, r)
+	case first == "_cluster":
+		h.cluster(w, r, rest)
+	case first == "_cat":
+		h.cat(w, r)
+	case setupAPIs[first] && rest != "":
+		h.setup(w, r)
+	default:
+		h.notFound(w, r)
+	}
+}
+
+// setupAPIs are the first path segments of the setup calls shippers make
+// (templates, ILM policies, data streams, aliases, ingest pipelines).
+var setupAPIs = map[string]bool{
+	"_index_template": true, "_component_template": true, "_template": true,
+	"_ilm": true, "_data_stream": true, "_alias": true, "_ingest": true,
 }
 
 // containsFold reports whether s contains sub (ASCII, any case).

@@ -72,8 +72,8 @@ func (h *handler) nodes(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (h *handler) cluster(w http.ResponseWriter, r *http.Request) {
-	if !strings.HasPrefix(r.PathValue("rest"), "health") {
+func (h *handler) cluster(w http.ResponseWriter, r *http.Request, rest string) {
+	if !strings.HasPrefix(rest, "health") {
 		writeJSON(w, http.StatusOK, map[string]any{"acknowledged": true, "cluster_name": clusterName})
 		return
 	}
@@ -106,6 +106,12 @@ func (h *handler) setup(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"acknowledged": true})
 	}
+}
+
+func (h *handler) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	w.Header().Set("Allow", allow)
+	writeESError(w, http.StatusMethodNotAllowed, "illegal_argument_exception",
+		"method "+r.Method+" is not allowed for "+r.URL.Path+", use "+allow)
 }
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
