@@ -63,9 +63,12 @@ func TestTCPLines(t *testing.T) {
 	if got := messages(s.query(`trace_id:abc123`, 10)); len(got) != 1 || got[0] != "json line three" {
 		t.Fatalf("trace_id query: %q", got)
 	}
-	if got := s.query(`line AND NOT (json OR utf8)`, 10); len(got) != 4 {
-		t.Fatalf("boolean query: got %d rows, want 4: %v", len(got), messages(got))
+	// "json" is a token of line three and of the broken line four.
+	got := messages(s.query(`line AND NOT (json OR utf8)`, 10))
+	if len(got) != 3 {
+		t.Fatalf("boolean query: got %d rows, want 3: %q", len(got), got)
 	}
+	hasAll(t, got, "plain text line one", "crlf line two", "split across writes line six")
 	if got := s.query(`"line two"`, 10); len(got) != 1 {
 		t.Fatalf("phrase query: got %d rows", len(got))
 	}

@@ -25,24 +25,31 @@ func countMessages(s *server, q string, limit int) map[string]int {
 func TestSendAndCrashLosesNothingAcknowledged(t *testing.T) {
 	s := startServer(t, "", "--query.max-limit", "1000000")
 
-	// A file for logcaster send: 200,000 unique lines.
+	// logcaster send reads its stdin, which the test writes in two halves:
+	// one before the crash and one after, so the crash is mid-stream.
 	const sendLines = 200_000
-	var file bytes.Buffer
-	for i := 0; i < sendLines; i++ {
-		fmt.Fprintf(&file, "sendline-%06d shipped by logcaster send\n", i)
-	}
-	path := filepath.Join(t.TempDir(), "app.log")
-	if err := os.WriteFile(path, file.Bytes(), 0o644); err != nil {
+	send := exec.Command(binary, "send", "--server", s.tcp, "--index", "sent")
+	stdin, err := send.StdinPipe()
+	if err != nil {
 		t.Fatal(err)
 	}
-	send := exec.Command(binary, "send", "--server", s.tcp, "--index", "sent", path)
-	var sendOut bytes.Buffer
+	var sendOut syncBuffer
 	send.Stdout, send.Stderr = &sendOut, &sendOut
 	if err := send.Start(); err != nil {
 		t.Fatal(err)
 	}
 	sendDone := make(chan error, 1)
 	go func() { sendDone <- send.Wait() }()
+	writeLines := func(from, to int) {
+		var b bytes.Buffer
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&b, "sendline-%06d shipped by logcaster send\n", i)
+		}
+		if _, err := stdin.Write(b.Bytes()); err != nil {
+			t.Fatalf("write to logcaster send: %v", err)
+		}
+	}
+	writeLines(0, sendLines/2)
 
 	// HTTP senders, remembering which bodies were acknowledged.
 	var acked sync.Map
@@ -69,9 +76,14 @@ func TestSendAndCrashLosesNothingAcknowledged(t *testing.T) {
 		}(w)
 	}
 	time.Sleep(700 * time.Millisecond)
+	if n := len(s.query("index:sent", 1_000_000)); n == 0 || n == sendLines {
+		t.Fatalf("want the crash in the middle of the send, but %d lines are stored", n)
+	}
 	s.kill9()
 	time.Sleep(300 * time.Millisecond)
 	s.restart()
+	writeLines(sendLines/2, sendLines)
+	stdin.Close()
 	time.Sleep(500 * time.Millisecond)
 	stop.Store(true)
 	wg.Wait()
