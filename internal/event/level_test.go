@@ -7,8 +7,8 @@ func TestDetectLevel(t *testing.T) {
 		{"2026-11-22 10:00:01 ERROR payment failed", LevelError},
 		{"[warn] disk almost full, error budget fine", LevelWarn}, // first level word wins
 		{"INFO starting; later an ERROR", LevelInfo},
-		{"Errors were counted", ""},   // not a whole word
-		{"errorless run", ""},         // not a whole word
+		{"Errors were counted", ""}, // not a whole word
+		{"errorless run", ""},       // not a whole word
 		{"kernel: PANIC at cpu 1", LevelFatal},
 		{"debug: x=1", LevelDebug},
 		{"no level here", ""},
