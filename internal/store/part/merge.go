@@ -11,7 +11,7 @@ import (
 // order of parts), decoding one block per input at a time: memory is a
 // block per input plus the block being built, never whole parts.
 func Merge(dir string, parts []*Part, meta Meta, opts WriteOptions) (Meta, error) {
-	w, err := newPartWriter(dir, opts)
+	w, err := newPartWriter(dir, opts, true)
 	if err != nil {
 		return meta, err
 	}
@@ -22,7 +22,7 @@ func Merge(dir string, parts []*Part, meta Meta, opts WriteOptions) (Meta, error
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
 
-	b := newBlockBuilder(true)
+	b := w.builder()
 	cursors := make([]*mergeCursor, len(parts))
 	for j, p := range parts {
 		cursors[j] = &mergeCursor{p: p, r: GetBlockReader()}
@@ -60,7 +60,7 @@ func Merge(dir string, parts []*Part, meta Meta, opts WriteOptions) (Meta, error
 			c := live[best]
 			c.emit(b)
 			if b.rows() >= opts.MaxBlockRows || b.raw >= opts.MaxBlockBytes {
-				if err := w.writeBlock(key, b); err != nil {
+				if b, err = w.writeBlock(key); err != nil {
 					return fail(err)
 				}
 			}
@@ -72,7 +72,7 @@ func Merge(dir string, parts []*Part, meta Meta, opts WriteOptions) (Meta, error
 				live = slices.Delete(live, best, best+1)
 			}
 		}
-		if err := w.writeBlock(key, b); err != nil {
+		if b, err = w.writeBlock(key); err != nil {
 			return fail(err)
 		}
 	}

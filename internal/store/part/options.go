@@ -7,6 +7,10 @@ type WriteOptions struct {
 	ZstdLevel     int // the engine uses a fast level for flushes, a stronger one for merges
 	MaxBlockRows  int // rows per block at most
 	MaxBlockBytes int // raw bytes per block at most
+	// Parallelism is how many goroutines encode blocks (tokenizing for the
+	// blooms, compressing); 0 means GOMAXPROCS, 1 encodes inline. The
+	// bytes written do not depend on it.
+	Parallelism int
 }
 
 // DefaultWriteOptions are the options for a flush.
@@ -24,6 +28,9 @@ func (o WriteOptions) Validate() error {
 	}
 	if o.MaxBlockBytes < 1 {
 		return fmt.Errorf("max block bytes %d must be positive", o.MaxBlockBytes)
+	}
+	if o.Parallelism < 0 {
+		return fmt.Errorf("parallelism %d must not be negative", o.Parallelism)
 	}
 	return nil
 }

@@ -340,3 +340,43 @@ func TestMerge(t *testing.T) {
 		t.Fatalf("meta %+v", got)
 	}
 }
+
+// TestParallelSameBytes checks that the files of a part do not depend on
+// how many goroutines encoded its blocks, for Write and for Merge.
+func TestParallelSameBytes(t *testing.T) {
+	evs := genEvents(rand.New(rand.NewSource(5)), 3000)
+	tmp := t.TempDir()
+	var dirs []string
+	for _, par := range []int{1, 2, 5} {
+		opts := WriteOptions{ZstdLevel: 1, MaxBlockRows: 64, MaxBlockBytes: 1 << 20, Parallelism: par}
+		d := filepath.Join(tmp, fmt.Sprint("w", par))
+		if _, err := Write(d, evs, Meta{}, opts); err != nil {
+			t.Fatal(err)
+		}
+		p, err := Open(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		m := filepath.Join(tmp, fmt.Sprint("m", par))
+		opts.MaxBlockRows = 100
+		if _, err := Merge(m, []*Part{p, p}, Meta{}, opts); err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, d, m)
+	}
+	for _, name := range []string{metaFile, indexFile, bloomsFile, dataFile} {
+		for i := 2; i < len(dirs); i++ {
+			a, _ := os.ReadFile(filepath.Join(dirs[i%2], name))
+			b, _ := os.ReadFile(filepath.Join(dirs[i], name))
+			if len(a) == 0 || string(a) != string(b) {
+				t.Errorf("%s differs between %s and %s", name, dirs[i%2], dirs[i])
+			}
+		}
+	}
+	// The merge of a part with itself holds every row twice.
+	p := checkPart(t, dirs[1], expectOrder(append(slices.Clone(evs), evs...)))
+	if p.Meta().Rows != 6000 {
+		t.Fatalf("merged rows %d", p.Meta().Rows)
+	}
+}

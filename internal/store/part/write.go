@@ -15,7 +15,7 @@ import (
 // the directory, renames it to dir and fsyncs the parent. It returns meta
 // completed with what Write knows (see Meta).
 func Write(dir string, events []event.Event, meta Meta, opts WriteOptions) (Meta, error) {
-	w, err := newPartWriter(dir, opts)
+	w, err := newPartWriter(dir, opts, false)
 	if err != nil {
 		return meta, err
 	}
@@ -43,7 +43,7 @@ func Write(dir string, events []event.Event, meta Meta, opts WriteOptions) (Meta
 	slices.SortFunc(streams, func(a, b stream) int {
 		return cmp.Or(cmp.Compare(a.key.index, b.key.index), cmp.Compare(a.key.service, b.key.service))
 	})
-	b := newBlockBuilder(false)
+	b := w.builder()
 	for si := range streams {
 		s := &streams[si]
 		// Ties keep arrival order (the row number breaks them).
@@ -54,20 +54,16 @@ func Write(dir string, events []event.Event, meta Meta, opts WriteOptions) (Meta
 		for _, ri := range s.rows {
 			b.addEvent(&events[ri])
 			if b.rows() >= opts.MaxBlockRows || b.raw >= opts.MaxBlockBytes {
-				if err := w.writeBlock(key, b); err != nil {
+				if b, err = w.writeBlock(key); err != nil {
 					w.abort()
-					return meta, err
+					return meta, fmt.Errorf("write part %s: %w", dir, err)
 				}
 			}
 		}
-		if err := w.writeBlock(key, b); err != nil {
+		if b, err = w.writeBlock(key); err != nil {
 			w.abort()
-			return meta, err
+			return meta, fmt.Errorf("write part %s: %w", dir, err)
 		}
-	}
-	if err := w.dataW.Flush(); err != nil {
-		w.abort()
-		return meta, fmt.Errorf("write part %s: %w", dir, err)
 	}
 	return w.finish(meta)
 }

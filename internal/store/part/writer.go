@@ -8,13 +8,16 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // partWriter writes the files of one part into dir+".tmp" and renames it
-// into place when finished. Blocks are written as they are encoded: data.bin
-// and blooms.bin stream to disk, only the index (a few dozen bytes a block)
-// stays in memory.
+// into place when finished. Blocks are encoded on opts.Parallelism worker
+// goroutines and committed in submission order, so the bytes do not depend
+// on the parallelism: data.bin and blooms.bin stream to disk, only the
+// index (a few dozen bytes a block) stays in memory.
 type partWriter struct {
 	dir, tmp string
 	opts     WriteOptions
@@ -32,15 +35,27 @@ type partWriter struct {
 	blockHdrs []byte
 	meta      Meta
 
-	// Scratch reused from block to block.
-	raw, sec, bloom []byte
-	set             hashSet
-	dictIdx         map[string]int
-	dict            []string
-	codes           []byte
+	// The block pipeline. cur is being filled by the caller; pending were
+	// submitted and are committed oldest first; free are ready for reuse.
+	// With one worker or less, blocks are encoded inline by enc.
+	schema      *colSchema
+	copyStrings bool
+	cur         *blockJob
+	pending     []*blockJob
+	free        []*blockJob
+	jobs        int // created so far
+	maxJobs     int
+	work        chan *blockJob
+	workers     sync.WaitGroup
+	enc         *blockEncoder
 }
 
-func newPartWriter(dir string, opts WriteOptions) (*partWriter, error) {
+// jobsPerWorker bounds the blocks in flight: each worker has one being
+// encoded and one queued, so a worker never waits for the filling loop,
+// and memory stays a few blocks.
+const jobsPerWorker = 2
+
+func newPartWriter(dir string, opts WriteOptions, copyStrings bool) (*partWriter, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("write part options: %w", err)
 	}
@@ -49,7 +64,8 @@ func newPartWriter(dir string, opts WriteOptions) (*partWriter, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("write part: %w", err)
 	}
-	w := &partWriter{dir: dir, tmp: dir + tmpSuffix, opts: opts, colIDs: map[string]int{}, dictIdx: map[string]int{}}
+	w := &partWriter{dir: dir, tmp: dir + tmpSuffix, opts: opts, colIDs: map[string]int{},
+		schema: newColSchema(), copyStrings: copyStrings}
 	// A leftover .tmp is a crashed attempt at this very part: ours to remove.
 	if err := os.RemoveAll(w.tmp); err != nil {
 		return nil, fmt.Errorf("write part: remove stale tmp: %w", err)
@@ -71,8 +87,40 @@ func newPartWriter(dir string, opts WriteOptions) (*partWriter, error) {
 	w.writeData(append([]byte(dataMagic), formatVersion))
 	w.writeBlooms(append([]byte(bloomsMagic), formatVersion))
 	w.meta.MinTime, w.meta.MaxTime = 1<<63-1, -1<<63
+
+	workers := opts.Parallelism
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if workers <= 1 {
+		w.enc = newBlockEncoder(opts.ZstdLevel)
+		w.maxJobs = 1
+	} else {
+		w.maxJobs = jobsPerWorker * workers
+		w.work = make(chan *blockJob, w.maxJobs)
+		for range workers {
+			w.workers.Add(1)
+			go func() {
+				defer w.workers.Done()
+				enc := newBlockEncoder(opts.ZstdLevel)
+				for j := range w.work {
+					enc.encode(j)
+					j.done <- struct{}{}
+				}
+			}()
+		}
+	}
+	w.cur = w.newJob()
 	return w, nil
 }
+
+func (w *partWriter) newJob() *blockJob {
+	w.jobs++
+	return newBlockJob(w.schema, w.copyStrings)
+}
+
+// builder is the block being filled.
+func (w *partWriter) builder() *blockBuilder { return w.cur.b }
 
 // Writes to bufio.Writers remember their first error; finish reports it.
 func (w *partWriter) writeData(b []byte) {
@@ -87,7 +135,18 @@ func (w *partWriter) writeBlooms(b []byte) {
 	w.bloomsLen += uint64(len(b))
 }
 
+// stopWorkers ends the worker goroutines once they have finished what was
+// submitted; idempotent.
+func (w *partWriter) stopWorkers() {
+	if w.work != nil {
+		close(w.work)
+		w.workers.Wait()
+		w.work = nil
+	}
+}
+
 func (w *partWriter) abort() {
+	w.stopWorkers()
 	if w.data != nil {
 		w.data.Close()
 	}
@@ -114,105 +173,86 @@ func (w *partWriter) colID(name string) int {
 	return len(w.colNames) - 1
 }
 
-// writeBlock encodes the rows gathered in b as one block of stream key and
-// resets b. Rows must be sorted by time.
-func (w *partWriter) writeBlock(key string, b *blockBuilder) error {
-	rows := b.rows()
-	if rows == 0 {
-		return nil
+// writeBlock hands the rows gathered in the current builder to be encoded
+// as one block of stream key and returns the builder to fill next (maybe
+// another one: column indexes are shared, see colSchema). Rows must be
+// sorted by time. An error is one of an earlier block's.
+func (w *partWriter) writeBlock(key string) (*blockBuilder, error) {
+	j := w.cur
+	if j.b.rows() == 0 {
+		return j.b, nil
 	}
-	b.finish()
-	ts := b.ts
-	minT, maxT := ts[0], ts[rows-1]
-	if minT > maxT {
-		panic("BUG: block rows not sorted by time")
+	j.key = key
+	if w.enc != nil {
+		w.enc.encode(j)
+		return j.b, w.commit(j)
 	}
-	h := w.blockHdrs
-	h = binary.AppendUvarint(h, uint64(w.streamID(key)))
-	h = binary.AppendUvarint(h, uint64(rows))
-	h = binary.AppendVarint(h, minT)
-	h = binary.AppendUvarint(h, uint64(maxT-minT))
+	w.work <- j
+	w.pending = append(w.pending, j)
+	switch {
+	case len(w.free) > 0:
+		w.cur = w.free[len(w.free)-1]
+		w.free = w.free[:len(w.free)-1]
+	case w.jobs < w.maxJobs:
+		w.cur = w.newJob()
+	default:
+		// Every job is in flight: commit the oldest and reuse it.
+		if err := w.commitOldest(); err != nil {
+			return j.b, err
+		}
+		w.cur = w.free[len(w.free)-1]
+		w.free = w.free[:len(w.free)-1]
+	}
+	return w.cur.b, nil
+}
 
-	w.raw = appendTimestamps(w.raw[:0], ts)
-	w.sec = appendSection(w.sec[:0], w.raw, w.opts.ZstdLevel)
-	h = binary.AppendUvarint(h, uint64(len(w.sec)))
-	h = binary.LittleEndian.AppendUint32(h, crc(w.sec))
-	w.writeData(w.sec)
+// commitOldest waits for the oldest pending block and commits it.
+func (w *partWriter) commitOldest() error {
+	j := w.pending[0]
+	<-j.done
+	w.pending = w.pending[1:]
+	w.free = append(w.free, j)
+	return w.commit(j)
+}
 
-	ncols := 0
-	for i := range b.cols {
-		if b.cols[i].nonEmpty > 0 {
-			ncols++
+// flushBlocks commits every pending block.
+func (w *partWriter) flushBlocks() error {
+	for len(w.pending) > 0 {
+		if err := w.commitOldest(); err != nil {
+			return err
 		}
 	}
-	h = binary.AppendUvarint(h, uint64(ncols))
-	for i := range b.cols {
-		c := &b.cols[i]
-		if c.nonEmpty == 0 {
-			continue
-		}
-		w.set.reset()
-		w.raw = w.encodeColumn(w.raw[:0], c.vals)
-		if len(w.raw) > maxSectionRaw {
-			return fmt.Errorf("write part: column %q of a block is %d bytes, over the %d limit", c.name, len(w.raw), maxSectionRaw)
-		}
-		w.sec = appendSection(w.sec[:0], w.raw, w.opts.ZstdLevel)
-		w.bloom = appendBloom(w.bloom[:0], w.set.keys)
-		h = binary.AppendUvarint(h, uint64(w.colID(c.name)))
-		h = binary.AppendUvarint(h, uint64(len(w.sec)))
-		h = binary.LittleEndian.AppendUint32(h, crc(w.sec))
-		h = binary.AppendUvarint(h, uint64(len(w.bloom)))
-		w.writeData(w.sec)
-		w.writeBlooms(w.bloom)
-	}
-	w.blockHdrs = h
-	w.meta.Rows += uint64(rows)
-	w.meta.Blocks++
-	w.meta.MinTime = min(w.meta.MinTime, minT)
-	w.meta.MaxTime = max(w.meta.MaxTime, maxT)
-	w.meta.RawBytes += uint64(b.raw)
-	b.reset()
 	return nil
 }
 
-// encodeColumn appends the raw encoding of vals to dst, choosing const,
-// dict or plain, and adds the tokens of the values to w.set. Dictionary and
-// constant columns tokenize each distinct value once.
-func (w *partWriter) encodeColumn(dst []byte, vals []string) []byte {
-	clear(w.dictIdx)
-	w.dict = w.dict[:0]
-	w.codes = w.codes[:0]
-	for _, v := range vals {
-		i, ok := w.dictIdx[v]
-		if !ok {
-			if len(w.dict) == maxDictLen {
-				break
-			}
-			i = len(w.dict)
-			w.dictIdx[v] = i
-			w.dict = append(w.dict, v)
-		}
-		w.codes = append(w.codes, byte(i))
+// commit appends encoded block j to the files and its header to the index.
+func (w *partWriter) commit(j *blockJob) error {
+	if j.err != nil {
+		return j.err
 	}
-	switch {
-	case len(w.codes) == len(vals) && len(w.dict) == 1:
-		w.set.addTokens(w.dict[0])
-		return appendConst(dst, w.dict[0])
-	case len(w.codes) == len(vals):
-		for _, v := range w.dict {
-			w.set.addTokens(v)
-		}
-		return appendDict(dst, w.dict, w.codes)
+	h := w.blockHdrs
+	h = binary.AppendUvarint(h, uint64(w.streamID(j.key)))
+	h = binary.AppendUvarint(h, uint64(j.rows))
+	h = binary.AppendVarint(h, j.minT)
+	h = binary.AppendUvarint(h, uint64(j.maxT-j.minT))
+	h = binary.AppendUvarint(h, uint64(j.tsLen))
+	h = binary.LittleEndian.AppendUint32(h, j.tsCRC)
+	h = binary.AppendUvarint(h, uint64(len(j.cols)))
+	for _, c := range j.cols {
+		h = binary.AppendUvarint(h, uint64(w.colID(c.name)))
+		h = binary.AppendUvarint(h, uint64(c.secLen))
+		h = binary.LittleEndian.AppendUint32(h, c.crc)
+		h = binary.AppendUvarint(h, uint64(c.bloomLen))
 	}
-	prev := ""
-	for i, v := range vals {
-		// Neighbouring rows often repeat a value (a trace's id, a host).
-		if i == 0 || v != prev {
-			w.set.addTokens(v)
-		}
-		prev = v
-	}
-	return appendPlain(dst, vals)
+	w.blockHdrs = h
+	w.writeData(j.data)
+	w.writeBlooms(j.blooms)
+	w.meta.Rows += uint64(j.rows)
+	w.meta.Blocks++
+	w.meta.MinTime = min(w.meta.MinTime, j.minT)
+	w.meta.MaxTime = max(w.meta.MaxTime, j.maxT)
+	w.meta.RawBytes += uint64(j.raw)
+	return nil
 }
 
 // finish writes the index and meta, fsyncs everything and renames the part
@@ -222,6 +262,10 @@ func (w *partWriter) finish(meta Meta) (Meta, error) {
 		w.abort()
 		return meta, fmt.Errorf("write part %s: %w", w.dir, err)
 	}
+	if err := w.flushBlocks(); err != nil {
+		return fail(err)
+	}
+	w.stopWorkers()
 	var trailer [crcLen]byte
 	binary.LittleEndian.PutUint32(trailer[:], w.dataCRC)
 	w.dataW.Write(trailer[:])

@@ -1,0 +1,145 @@
+package part
+
+import (
+	"fmt"
+)
+
+// blockJob is one block on its way to disk: filled by the Write or Merge
+// loop, encoded by a worker (or inline), then committed to the files in
+// submission order by the partWriter. Jobs circulate: a committed job's
+// builder and buffers are reused for a later block.
+type blockJob struct {
+	b   *blockBuilder
+	key string // stream key
+
+	// Set by encode.
+	rows       int
+	minT, maxT int64
+	raw        int
+	data       []byte // the timestamp section, then the column sections
+	blooms     []byte // one bloom per column section
+	tsLen      int
+	tsCRC      uint32
+	cols       []encodedCol
+	err        error
+	done       chan struct{} // receives once encode has finished
+}
+
+type encodedCol struct {
+	name     string
+	secLen   int
+	crc      uint32
+	bloomLen int
+}
+
+func newBlockJob(schema *colSchema, copyStrings bool) *blockJob {
+	return &blockJob{b: newBlockBuilder(schema, copyStrings), done: make(chan struct{}, 1)}
+}
+
+// blockEncoder is the scratch of one encoding goroutine, reused from block
+// to block.
+type blockEncoder struct {
+	level   int
+	raw     []byte
+	set     hashSet
+	dictIdx map[string]int
+	dict    []string
+	codes   []byte
+}
+
+func newBlockEncoder(level int) *blockEncoder {
+	return &blockEncoder{level: level, dictIdx: map[string]int{}}
+}
+
+// encode encodes j's rows (sorted by time) into j's outputs and resets
+// j's builder.
+func (e *blockEncoder) encode(j *blockJob) {
+	b := j.b
+	j.err = nil
+	j.data, j.blooms, j.cols = j.data[:0], j.blooms[:0], j.cols[:0]
+	j.rows = b.rows()
+	if j.rows == 0 {
+		return
+	}
+	b.finish()
+	ts := b.ts
+	j.minT, j.maxT = ts[0], ts[j.rows-1]
+	if j.minT > j.maxT {
+		panic("BUG: block rows not sorted by time")
+	}
+	j.raw = b.raw
+
+	e.raw = appendTimestamps(e.raw[:0], ts)
+	j.data = appendSection(j.data, e.raw, e.level)
+	j.tsLen = len(j.data)
+	j.tsCRC = crc(j.data)
+
+	for i := range b.cols {
+		c := &b.cols[i]
+		if c.nonEmpty == 0 {
+			continue
+		}
+		e.set.reset()
+		e.raw = e.encodeColumn(e.raw[:0], c.vals)
+		if len(e.raw) > maxSectionRaw {
+			j.err = fmt.Errorf("column %q of a block is %d bytes, over the %d limit", c.name, len(e.raw), maxSectionRaw)
+			break
+		}
+		start, bstart := len(j.data), len(j.blooms)
+		j.data = appendSection(j.data, e.raw, e.level)
+		j.blooms = appendBloom(j.blooms, e.set.keys)
+		j.cols = append(j.cols, encodedCol{
+			name:     c.name,
+			secLen:   len(j.data) - start,
+			crc:      crc(j.data[start:]),
+			bloomLen: len(j.blooms) - bstart,
+		})
+	}
+	b.reset()
+}
+
+// encodeColumn appends the raw encoding of vals to dst, choosing const,
+// dict or plain, and adds the tokens of the values to e.set. Dictionary and
+// constant columns tokenize each distinct value once.
+func (e *blockEncoder) encodeColumn(dst []byte, vals []string) []byte {
+	clear(e.dictIdx)
+	e.dict = e.dict[:0]
+	e.codes = e.codes[:0]
+	prev, code := "", -1
+	for _, v := range vals {
+		// Neighbouring rows mostly repeat a value (an index, a level, a
+		// host): compare with the last one before hashing into the map.
+		if code < 0 || v != prev {
+			i, ok := e.dictIdx[v]
+			if !ok {
+				if len(e.dict) == maxDictLen {
+					break
+				}
+				i = len(e.dict)
+				e.dictIdx[v] = i
+				e.dict = append(e.dict, v)
+			}
+			prev, code = v, i
+		}
+		e.codes = append(e.codes, byte(code))
+	}
+	switch {
+	case len(e.codes) == len(vals) && len(e.dict) == 1:
+		e.set.addTokens(e.dict[0])
+		return appendConst(dst, e.dict[0])
+	case len(e.codes) == len(vals):
+		for _, v := range e.dict {
+			e.set.addTokens(v)
+		}
+		return appendDict(dst, e.dict, e.codes)
+	}
+	prev = ""
+	for i, v := range vals {
+		// Neighbouring rows often repeat a value (a trace's id, a host).
+		if i == 0 || v != prev {
+			e.set.addTokens(v)
+		}
+		prev = v
+	}
+	return appendPlain(dst, vals)
+}
