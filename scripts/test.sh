@@ -9,7 +9,7 @@ export PATH=$PATH:/usr/local/go/bin
 # Debian packages the end-to-end suites drive as real clients. Installed only
 # when missing, so a machine that has them runs offline.
 need=()
-for pkg_cmd in "util-linux:logger" "curl:curl"; do
+for pkg_cmd in "bsdutils:logger" "curl:curl" "rsyslog:rsyslogd" "python3:python3"; do
   pkg=${pkg_cmd%%:*}; cmd=${pkg_cmd##*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

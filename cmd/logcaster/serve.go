@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/logcaster/logcaster/internal/ingest"
+	"github.com/logcaster/logcaster/internal/ingest/syslog"
 	"github.com/logcaster/logcaster/internal/metrics"
 	"github.com/logcaster/logcaster/internal/pipeline"
 	"github.com/logcaster/logcaster/internal/query"
@@ -29,6 +30,7 @@ type serveConfig struct {
 	store store.Options
 	pipe  pipeline.Options
 	tcp   ingest.TCPOptions
+	sysl  syslog.Options
 	http  ingest.HTTPOptions
 	query query.HandlerOptions
 	sync  string
@@ -40,6 +42,7 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 		store: store.DefaultOptions(),
 		pipe:  pipeline.DefaultOptions(),
 		tcp:   ingest.DefaultTCPOptions(),
+		sysl:  syslog.DefaultOptions(),
 		http:  ingest.DefaultHTTPOptions(),
 		query: query.DefaultHandlerOptions(),
 	}
@@ -60,6 +63,12 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 	fs.Var(sizeValue[int]{&c.tcp.MaxLineBytes}, "tcp.max-line", "longest line kept whole; longer lines are truncated and marked truncated=true")
 	fs.IntVar(&c.tcp.MaxConns, "tcp.max-conns", c.tcp.MaxConns, "most concurrent TCP connections; more are closed at once")
 	fs.Var(durationValue{&c.tcp.IdleTimeout}, "tcp.idle-timeout", "close a TCP connection that sends nothing for this long")
+
+	fs.StringVar(&c.sysl.Addr, "syslog", c.sysl.Addr, "syslog address, TCP and UDP (RFC 5424/3164; LF, octet-counted or NUL framing); empty turns it off")
+	fs.Var(sizeValue[int]{&c.sysl.MaxMessageBytes}, "syslog.max-message", "largest syslog message; a larger TCP frame closes its connection, a larger datagram is dropped")
+	fs.IntVar(&c.sysl.MaxConns, "syslog.max-conns", c.sysl.MaxConns, "most concurrent syslog TCP connections")
+	fs.Var(durationValue{&c.sysl.IdleTimeout}, "syslog.idle-timeout", "close a syslog TCP connection idle this long")
+	fs.StringVar(&c.sysl.DefaultIndex, "syslog.index", c.sysl.DefaultIndex, "index of syslog events; empty: the sender's APP-NAME or TAG")
 
 	fs.StringVar(&c.store.Dir, "data", c.store.Dir, "data directory")
 	fs.StringVar(&c.sync, "sync", c.sync, "WAL fsync policy: always (before every acknowledgement), interval (every --sync-interval), none")
@@ -114,13 +123,22 @@ func runServe(args []string) error {
 		}
 		srv.AddListener(tcp)
 	}
+	if c.sysl.Addr != "" {
+		c.sysl.Metrics = m
+		c.sysl.Logger = log
+		sl, err := syslog.New(pipe, c.sysl)
+		if err != nil {
+			return err
+		}
+		srv.AddListener(sl)
+	}
 	if err := srv.Start(); err != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)
 		defer cancel()
 		srv.Shutdown(ctx)
 		return err
 	}
-	log.Info("logcaster serving", "http", c.srv.HTTPAddr, "tcp", c.tcp.Addr, "data", c.store.Dir, "version", version)
+	log.Info("logcaster serving", "http", c.srv.HTTPAddr, "tcp", c.tcp.Addr, "syslog", c.sysl.Addr, "data", c.store.Dir, "version", version)
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
