@@ -1,0 +1,206 @@
+// Package loki receives the Loki push API (POST /loki/api/v1/push), so
+// Promtail, Grafana Alloy, the Docker driver and Loki client libraries send
+// to LogCaster unchanged: JSON bodies (plain or gzip) and snappy-compressed
+// protobuf (logproto.PushRequest, decoded by hand with protowire, without
+// generated code, no allocation per entry beyond the batch's own).
+//
+// Stream labels become fields: service_name becomes service (app or job
+// stand in when there is none), level or detected_level the level, a label
+// index the index (else the service, else the default). Structured
+// metadata becomes fields too, trace_id the event's trace id.
+//
+// Promises: 204 only after every entry of the push is durable; a push is
+// refused whole (400) when any of it is malformed, with nothing stored, as
+// Loki does; 429 with Retry-After when the queue is full before anything is
+// queued; 413 beyond MaxBodyBytes, also after decompression (snappy's
+// declared length is checked before decoding); no input panics; every
+// refusal is counted in metrics under protocol "loki".
+package loki
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/ingest"
+	"github.com/logcaster/logcaster/internal/metrics"
+	"github.com/logcaster/logcaster/internal/pipeline"
+)
+
+// protocol is the metrics label of this adapter.
+const protocol = "loki"
+
+// Route is the URL pattern the server mounts the handler at.
+const Route = "POST /loki/api/v1/push"
+
+// Options configure the Loki push endpoint.
+type Options struct {
+	// MaxBodyBytes limits a request body, compressed and decompressed.
+	MaxBodyBytes int64
+	// DefaultIndex is the index of streams that name no index or service.
+	DefaultIndex string
+	// BatchEvents is the most events one batch to the pipeline holds.
+	BatchEvents int
+
+	Metrics *metrics.Metrics // nil: not counted
+	Logger  *slog.Logger     // nil: slog.Default()
+}
+
+// DefaultOptions returns the options logcaster serve uses by default.
+func DefaultOptions() Options {
+	return Options{MaxBodyBytes: 64 << 20, DefaultIndex: event.DefaultIndex, BatchEvents: 8192}
+}
+
+// Validate reports options that cannot work.
+func (o Options) Validate() error {
+	switch {
+	case o.MaxBodyBytes <= 0:
+		return errors.New("loki options: max body bytes must be positive")
+	case o.BatchEvents <= 0:
+		return errors.New("loki options: batch events must be positive")
+	case o.DefaultIndex == "":
+		return errors.New("loki options: default index must be set")
+	}
+	return nil
+}
+
+// New returns the handler of POST /loki/api/v1/push. Content-Type
+// application/x-protobuf means a snappy-compressed PushRequest; JSON
+// otherwise (application/json or none). Answers:
+//
+//	204 stored (durable)
+//	400 malformed push (text/plain reason; nothing stored)
+//	405 not POST
+//	413 body too large, compressed or not
+//	415 unknown Content-Type or Content-Encoding
+//	429 queue full, Retry-After: 1 (nothing stored)
+//	503 the store failed, Retry-After: 1
+//
+// It panics if opts.Validate fails (a wiring bug).
+func New(sink ingest.Sink, opts Options) http.Handler {
+	if err := opts.Validate(); err != nil {
+		panic("BUG: " + err.Error())
+	}
+	h := &handler{sink: sink, opts: opts, log: opts.Logger}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	return h
+}
+
+type handler struct {
+	sink ingest.Sink
+	opts Options
+	log  *slog.Logger
+}
+
+// errTooLarge is a decompressed size above MaxBodyBytes found while decoding.
+var errTooLarge = errors.New("push too large once decompressed")
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m := h.opts.Metrics
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "use POST", http.StatusMethodNotAllowed)
+		return
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	isProto := false
+	switch ct {
+	case "application/x-protobuf", "application/protobuf":
+		isProto = true
+		// Some clients label the snappy block they always send.
+		if strings.EqualFold(r.Header.Get("Content-Encoding"), "snappy") {
+			r.Header.Del("Content-Encoding")
+		}
+	case "", "application/json":
+	default:
+		m.Rejected(protocol, "bad_content_type", 1)
+		http.Error(w, "unsupported Content-Type "+ct+" (use application/json or application/x-protobuf)", http.StatusUnsupportedMediaType)
+		return
+	}
+	buf := getBodyBuffer()
+	defer putBodyBuffer(buf)
+	if err := readBody(r, buf, h.opts.MaxBodyBytes); err != nil {
+		h.bodyError(w, err)
+		return
+	}
+	m.Bytes(protocol, buf.Len())
+
+	st := getPushState()
+	defer putPushState(st)
+	st.reset(h.opts, time.Now().UnixNano())
+	var err error
+	if isProto {
+		err = st.decodeProto(buf.Bytes(), h.opts.MaxBodyBytes)
+	} else {
+		err = st.decodeJSON(buf.Bytes())
+	}
+	if err != nil {
+		h.bodyError(w, err)
+		return
+	}
+	st.flush()
+
+	tickets := make([]*pipeline.Ticket, 0, len(st.batches))
+	for _, b := range st.batches {
+		// Block only once something of this push is queued: a push is
+		// refused whole or stored whole.
+		t, err := h.sink.Submit(r.Context(), b, len(tickets) > 0)
+		if err != nil {
+			w.Header().Set("Retry-After", "1")
+			if errors.Is(err, pipeline.ErrQueueFull) {
+				m.Rejected(protocol, "queue_full", st.events)
+				http.Error(w, "ingest queue is full, retry later", http.StatusTooManyRequests)
+			} else {
+				http.Error(w, "queue batch: "+err.Error(), http.StatusServiceUnavailable)
+			}
+			return
+		}
+		tickets = append(tickets, t)
+	}
+	for i, t := range tickets {
+		if err := t.Wait(r.Context()); err != nil {
+			h.log.Error("loki push: batch not stored", "err", err)
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "store batch: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		countIngested(m, st.batches[i])
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) bodyError(w http.ResponseWriter, err error) {
+	m := h.opts.Metrics
+	switch {
+	case errors.Is(err, errBodyTooLarge), errors.Is(err, errTooLarge):
+		m.Rejected(protocol, "body_too_large", 1)
+		http.Error(w, fmt.Sprintf("body larger than %d bytes", h.opts.MaxBodyBytes), http.StatusRequestEntityTooLarge)
+	case errors.Is(err, errUnknownEncoding):
+		m.Rejected(protocol, "bad_encoding", 1)
+		http.Error(w, err.Error(), http.StatusUnsupportedMediaType)
+	default:
+		m.Rejected(protocol, "malformed_push", 1)
+		http.Error(w, "malformed push: "+err.Error(), http.StatusBadRequest)
+	}
+}
+
+// countIngested counts the batch's events, one Add per run of one index.
+func countIngested(m *metrics.Metrics, b *event.Batch) {
+	if m == nil {
+		return
+	}
+	start := 0
+	for i := 1; i <= len(b.Events); i++ {
+		if i == len(b.Events) || b.Events[i].Index != b.Events[start].Index {
+			m.Ingested(protocol, b.Events[start].Index, i-start)
+			start = i
+		}
+	}
+}
