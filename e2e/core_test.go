@@ -209,3 +209,29 @@ func TestHTTPQueueFull429(t *testing.T) {
 		t.Fatalf("stored %d events, acknowledged %d", got, codes[200])
 	}
 }
+
+func TestHTTPConnectionLimit(t *testing.T) {
+	s := startServer(t, "", "--http.max-conns", "3")
+	time.Sleep(100 * time.Millisecond) // let the readiness poll's connection close
+	var held []net.Conn
+	for i := 0; i < 3; i++ {
+		c := dial(t, s.http)
+		defer c.Close()
+		held = append(held, c)
+	}
+	time.Sleep(100 * time.Millisecond)
+	extra := dial(t, s.http)
+	defer extra.Close()
+	extra.Write([]byte("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"))
+	extra.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := extra.Read(make([]byte, 64)); err == nil {
+		t.Fatalf("connection over the limit was served (%d bytes)", n)
+	}
+	// Within the limit, a held connection is served.
+	held[0].Write([]byte("GET /health HTTP/1.1\r\nHost: x\r\n\r\n"))
+	held[0].SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 12)
+	if _, err := held[0].Read(buf); err != nil || string(buf) != "HTTP/1.1 200" {
+		t.Fatalf("held connection: %q %v", buf, err)
+	}
+}

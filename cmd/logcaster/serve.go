@@ -57,6 +57,8 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 
 	fs.StringVar(&c.srv.HTTPAddr, "http", c.srv.HTTPAddr, "HTTP address (API, /health, /metrics); empty turns it off")
 	fs.Var(durationValue{&c.srv.IdleTimeout}, "http.idle-timeout", "close idle HTTP keep-alive connections after this")
+	fs.Var(durationValue{&c.srv.ReadTimeout}, "http.read-timeout", "longest time to read one request, body included")
+	fs.IntVar(&c.srv.MaxConns, "http.max-conns", c.srv.MaxConns, "most concurrent HTTP connections; more are closed at once")
 	fs.Var(sizeValue[int64]{&c.http.MaxBodyBytes}, "http.max-body", "largest ingest body, after decompression (larger: 413)")
 
 	fs.StringVar(&c.tcp.Addr, "tcp", c.tcp.Addr, "TCP lines address (text or JSON, one event a line; also logcaster send); empty turns it off")

@@ -39,7 +39,9 @@ type Listener interface {
 type Options struct {
 	HTTPAddr          string // "" turns HTTP off
 	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration // whole request, body included; bounds slow uploads
 	IdleTimeout       time.Duration
+	MaxConns          int // more concurrent connections are closed at once
 	MaxHeaderBytes    int
 	Version           string
 }
@@ -49,7 +51,11 @@ func DefaultOptions() Options {
 	return Options{
 		HTTPAddr:          ":8080",
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
+		// Enough for the live viewers of a big event plus the API; each
+		// idle connection costs a goroutine and a few KiB.
+		MaxConns: 20000,
 		MaxHeaderBytes:    64 << 10,
 		Version:           "dev",
 	}
@@ -114,12 +120,13 @@ func (s *Server) Start() error {
 		s.http = &http.Server{
 			Handler:           s.mux,
 			ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+			ReadTimeout:       s.opts.ReadTimeout,
 			IdleTimeout:       s.opts.IdleTimeout,
 			MaxHeaderBytes:    s.opts.MaxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		}
 		go func() {
-			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := s.http.Serve(newLimitListener(ln, s.opts.MaxConns, s.metrics)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				s.log.Error("http server stopped", "err", err)
 			}
 		}()
