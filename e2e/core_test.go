@@ -169,6 +169,18 @@ func TestHTTPIngest(t *testing.T) {
 		t.Fatalf("compressed bodies: %d rows", len(got))
 	}
 
+	// Counted in /metrics: 3 + 2 + 3 accepted, 1 rejected.
+	metrics := s.get("/metrics")
+	for _, want := range []string{
+		`logcaster_ingested_events_total{index="shop",protocol="http"} 8`,
+		`logcaster_rejected_events_total{protocol="http",reason="invalid_json"} 1`,
+		`logcaster_storage_rows `, `logcaster_queue_capacity 262144`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
 	big := bytes.Repeat([]byte("0123456789abcdef0123456789abcdef\n"), 4000) // 132 KB
 	if code, out := s.ingest("shop", big, ""); code != 413 || out["error"] == nil {
 		t.Fatalf("oversize body: %d %v", code, out)

@@ -274,3 +274,18 @@ func postQuiet(addr, index string, body []byte) (int, []byte, error) {
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, b, err
 }
+
+// get fetches a path of the HTTP API and returns the body of a 200 answer.
+func (s *server) get(path string) string {
+	s.t.Helper()
+	resp, err := http.Get("http://" + s.http + path)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		s.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	return string(b)
+}

@@ -147,3 +147,12 @@ func (m *Metrics) ConnClosed(protocol string) {
 		m.ActiveConnections.WithLabelValues(protocol).Dec()
 	}
 }
+
+// GaugeFunc registers a gauge whose value is read from fn at scrape time,
+// for figures another package already keeps (queue fill, storage size).
+func (m *Metrics) GaugeFunc(name, help string, fn func() float64) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+}

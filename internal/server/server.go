@@ -80,6 +80,12 @@ type Server struct {
 // listeners are added before Start.
 func New(opts Options, st *store.Store, pipe *pipeline.Pipeline, m *metrics.Metrics, log *slog.Logger) *Server {
 	s := &Server{opts: opts, log: log, store: st, pipe: pipe, metrics: m, mux: http.NewServeMux()}
+	m.GaugeFunc("logcaster_queue_size", "Events queued for the store and not yet durable.", func() float64 { return float64(pipe.Len()) })
+	m.GaugeFunc("logcaster_queue_capacity", "Capacity of the ingest queue in events.", func() float64 { return float64(pipe.Cap()) })
+	m.GaugeFunc("logcaster_storage_bytes", "Bytes of the store's parts on disk.", func() float64 { return float64(st.Stats().DiskBytes) })
+	m.GaugeFunc("logcaster_storage_parts", "Number of parts in the store.", func() float64 { return float64(st.Stats().Parts) })
+	m.GaugeFunc("logcaster_storage_rows", "Events in the store's parts.", func() float64 { return float64(st.Stats().Rows) })
+	m.GaugeFunc("logcaster_head_events", "Events in memory not yet written into parts.", func() float64 { return float64(st.Stats().HeadEvents) })
 	s.Handle("GET /health", http.HandlerFunc(s.handleHealth))
 	s.Handle("GET /ready", http.HandlerFunc(s.handleReady))
 	s.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
