@@ -5,12 +5,20 @@ import (
 	"strconv"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/logcaster/logcaster/internal/event"
 )
 
 // The JSON push, as Loki documents it:
 //
 //	{"streams": [{"stream": {"label": "value", ...},
 //	              "values": [["<unix ns as a string>", "<line>", {"meta": "value"}?], ...]}]}
+//
+// and the older form Loki still accepts, which clients that JSON-encode
+// logproto's Go types send (loki-client-go's EncodeJson):
+//
+//	{"streams": [{"labels": "{label=\"value\"}",
+//	              "entries": [{"ts": "<RFC 3339>", "line": "<line>", "structuredMetadata": [{"name": "n", "value": "v"}]?}]}]}
 
 // decodeJSON decodes a JSON PushRequest into st.
 func (st *pushState) decodeJSON(body []byte) error {
@@ -36,6 +44,12 @@ func (st *pushState) decodeJSON(body []byte) error {
 
 func (st *pushState) decodeJSONStream(s *fastjson.Value) error {
 	st.beginStream()
+	if s.Type() != fastjson.TypeObject {
+		return errors.New("each stream must be an object")
+	}
+	if lv := s.Get("labels"); lv != nil {
+		return st.decodeLegacyStream(s, lv)
+	}
 	if lv := s.Get("stream"); lv != nil {
 		labels, err := lv.Object()
 		if err != nil {
@@ -55,7 +69,11 @@ func (st *pushState) decodeJSONStream(s *fastjson.Value) error {
 		}
 	}
 	st.endStreamLabels()
-	values, err := s.Get("values").Array()
+	vv := s.Get("values")
+	if vv == nil {
+		return errors.New(`a stream needs "values"`)
+	}
+	values, err := vv.Array()
 	if err != nil {
 		return errors.New(`"values" must be an array`)
 	}
@@ -93,6 +111,68 @@ func (st *pushState) decodeJSONStream(s *fastjson.Value) error {
 			})
 			if merr != nil {
 				return merr
+			}
+		}
+		st.endEntry(e)
+	}
+	return nil
+}
+
+func (st *pushState) decodeLegacyStream(s, labels *fastjson.Value) error {
+	text, err := labels.StringBytes()
+	if err != nil {
+		return errors.New(`"labels" must be a string`)
+	}
+	if st.unq, err = parseLabels(text, st.unq, st.streamLabel); err != nil {
+		return err
+	}
+	st.endStreamLabels()
+	ev := s.Get("entries")
+	if ev == nil {
+		return errors.New(`a stream needs "entries"`)
+	}
+	entries, err := ev.Array()
+	if err != nil {
+		return errors.New(`"entries" must be an array`)
+	}
+	for _, en := range entries {
+		if en.Type() != fastjson.TypeObject {
+			return errors.New("each entry must be an object")
+		}
+		var ts int64
+		if tv := en.Get("ts"); tv != nil {
+			tsText, err := tv.StringBytes()
+			if err != nil {
+				return errors.New(`"ts" must be an RFC 3339 string`)
+			}
+			var ok bool
+			if ts, ok = event.ParseTime(bytesView(tsText)); !ok {
+				return errors.New("bad timestamp " + strconv.Quote(string(tsText)))
+			}
+		}
+		var line []byte
+		if lv := en.Get("line"); lv != nil {
+			if line, err = lv.StringBytes(); err != nil {
+				return errors.New(`"line" must be a string`)
+			}
+		}
+		e := st.addEntry(ts, line)
+		// Structured metadata: logproto marshals it as an object of
+		// strings; a list of {"name","value"} pairs is taken too.
+		if mv := en.Get("structuredMetadata"); mv != nil {
+			switch mv.Type() {
+			case fastjson.TypeObject:
+				mv.GetObject().Visit(func(k []byte, v *fastjson.Value) {
+					if sv, err := v.StringBytes(); err == nil {
+						st.entryMeta(e, k, sv)
+					}
+				})
+			case fastjson.TypeArray:
+				for _, p := range mv.GetArray() {
+					st.entryMeta(e, p.GetStringBytes("name"), p.GetStringBytes("value"))
+				}
+			default:
+				return errors.New(`"structuredMetadata" must be an object`)
 			}
 		}
 		st.endEntry(e)
