@@ -33,6 +33,8 @@ type blockCtx struct {
 	cols  [][]string
 	err   error
 	spare []*bitmap
+	// memo caches per-value verdicts of the filter being applied.
+	memo valueMemo
 	// bloom is false for the head's MemBlocks, whose MayContain is an exact
 	// scan of the column: tokenising and hashing every value costs more
 	// than the matchers below do on the same values.
@@ -121,7 +123,7 @@ func applyToValues(bc *blockCtx, bm *bitmap, field string, match func(v string) 
 		}
 		return
 	}
-	bm.keepIf(func(i int) bool { return match(col[i]) })
+	keepIfMemo(bc, bm, col, match)
 }
 
 // hashesOf returns the bloom hashes of the tokens of s that the store

@@ -42,8 +42,8 @@ func (f *filterPhrase) apply(bc *blockCtx, bm *bitmap) {
 		return
 	}
 	if f.substr {
-		bm.keepIf(func(i int) bool { return strings.Contains(col[i], f.phrase) })
+		keepIfMemo(bc, bm, col, func(v string) bool { return strings.Contains(v, f.phrase) })
 		return
 	}
-	bm.keepIf(func(i int) bool { return f.m.match(col[i]) })
+	keepIfMemo(bc, bm, col, f.m.match)
 }

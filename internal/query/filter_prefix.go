@@ -26,5 +26,5 @@ func (f *filterPrefix) apply(bc *blockCtx, bm *bitmap) {
 		bm.reset()
 		return
 	}
-	bm.keepIf(func(i int) bool { return f.m.match(col[i]) })
+	keepIfMemo(bc, bm, col, f.m.match)
 }

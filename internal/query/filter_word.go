@@ -23,5 +23,5 @@ func (f *filterWord) apply(bc *blockCtx, bm *bitmap) {
 		bm.reset()
 		return
 	}
-	bm.keepIf(func(i int) bool { return f.m.match(col[i]) })
+	keepIfMemo(bc, bm, col, f.m.match)
 }

@@ -2,9 +2,11 @@ package query
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/logcaster/logcaster/internal/event"
 )
@@ -82,6 +84,10 @@ type statsGroup struct {
 	keys   []string
 	bucket int64
 	states []statsState
+	// pending counts rows not yet added to the countStates, when every
+	// function is count(): adding to an interface per row costs more than
+	// the rest of the row's work.
+	pending uint64
 }
 
 // statsAgg aggregates blocks for one goroutine; aggs merge at the end.
@@ -89,13 +95,35 @@ type statsAgg struct {
 	p      *pipeStats
 	groups map[string]*statsGroup
 	key    []byte
-	last   *statsGroup // the group of the previous row
 	keyCol [][]string
 	valCol [][]string
+	counts bool // every function is count()
+
+	// Per block: each by-field value gets a small local id (memoised by
+	// string identity, so a dictionary column costs a pointer compare a
+	// row), the ids pack into one uint64, and the packed key finds the
+	// group in a map of ints rather than of built strings.
+	memos   []valueMemo
+	ids     []map[string]int32
+	local   [][]string // local id -> value, per by-field
+	idCols  [][]uint16 // local id per row, per by-field
+	dense   []uint32
+	denseG  []*statsGroup
+	buckets map[int64]int32
+	bucketV []int64
+	byKey   map[uint64]*statsGroup
+	touched []*statsGroup
 }
 
+// maxPackedFields is how many group-by fields pack into the uint64 key
+// (16 bits of local id each); more fall back to string keys per row.
+const maxPackedFields = 4
+
+// maxLocalID bounds a block's distinct values per field in a packed key.
+const maxLocalID = 1<<16 - 1
+
 func (p *pipeStats) newAgg() *statsAgg {
-	return &statsAgg{p: p, groups: map[string]*statsGroup{}}
+	return &statsAgg{p: p, groups: map[string]*statsGroup{}, counts: p.onlyCounts()}
 }
 
 func (a *statsAgg) newGroup(key []byte, vals []string, bucket int64) *statsGroup {
@@ -123,7 +151,7 @@ func (p *pipeStats) onlyCounts() bool {
 // addBlock adds the rows set in bm.
 func (a *statsAgg) addBlock(bc *blockCtx, bm *bitmap) {
 	p := a.p
-	if len(p.by) == 0 && p.onlyCounts() {
+	if len(p.by) == 0 && a.counts {
 		// The common `| stats count()`: count the bitmap, touch no column.
 		g := a.groups[""]
 		if g == nil {
@@ -136,7 +164,6 @@ func (a *statsAgg) addBlock(bc *blockCtx, bm *bitmap) {
 		return
 	}
 	a.keyCol = a.keyCol[:0]
-	a.last = nil
 	var ts []int64
 	for _, f := range p.by {
 		if f == timeField {
@@ -154,78 +181,334 @@ func (a *statsAgg) addBlock(bc *blockCtx, bm *bitmap) {
 			a.valCol = append(a.valCol, bc.column(f.field()))
 		}
 	}
-	step := int64(p.step)
-	var vals [8]string
-	keyVals := vals[:0]
-	if len(p.by) > len(vals) {
-		keyVals = make([]string, 0, len(p.by))
+	if bc.err != nil {
+		return
 	}
-	bm.keepIf(func(i int) bool {
-		// Rows of a block are one stream in time order: most rows fall in
-		// the group of the row before, which costs no key building at all.
-		if g := a.last; g != nil && a.sameGroup(g, ts, step, i) {
-			for j, s := range g.states {
-				v := ""
-				if col := a.valCol[j]; col != nil {
-					v = col[i]
-				}
-				s.add(v)
-			}
+	a.startBlock()
+	step := int64(p.step)
+	if len(p.by) <= maxPackedFields && a.fillIDs(bm, ts, step) {
+		a.addPacked(bm)
+	} else {
+		bm.keepIf(func(i int) bool {
+			a.addRow(a.groupOf(ts, step, i), i)
 			return true
-		}
-		key := a.key[:0]
-		keyVals = keyVals[:0]
-		var bucket int64
-		for j, col := range a.keyCol {
-			if p.by[j] == timeField {
-				bucket = ts[i] - mod(ts[i], step)
-				key = binary.LittleEndian.AppendUint64(key, uint64(bucket))
-				keyVals = append(keyVals, "")
-				continue
-			}
-			v := ""
-			if col != nil {
-				v = col[i]
-			}
-			keyVals = append(keyVals, v)
-			key = append(key, v...)
-			key = append(key, 0)
-		}
-		a.key = key
-		g := a.groups[string(key)]
-		if g == nil {
-			g = a.newGroup(key, keyVals, bucket)
-		}
-		a.last = g
-		for j, s := range g.states {
-			v := ""
-			if col := a.valCol[j]; col != nil {
-				v = col[i]
-			}
-			s.add(v)
-		}
-		return true
-	})
+		})
+	}
+	a.endBlock()
 }
 
-// sameGroup reports whether row i belongs to g.
-func (a *statsAgg) sameGroup(g *statsGroup, ts []int64, step int64, i int) bool {
+// addRow adds row i to group g.
+func (a *statsAgg) addRow(g *statsGroup, i int) {
+	if a.counts {
+		if g.pending == 0 {
+			a.touched = append(a.touched, g)
+		}
+		g.pending++
+		return
+	}
+	for j, s := range g.states {
+		v := ""
+		if col := a.valCol[j]; col != nil {
+			v = col[i]
+		}
+		s.add(v)
+	}
+}
+
+// maxDense bounds the combinations of local ids that get a dense table
+// (a counter or a group pointer per combination) instead of a map.
+const maxDense = 1 << 14
+
+// addPacked adds the rows set in bm by the local ids fillIDs left.
+func (a *statsAgg) addPacked(bm *bitmap) {
+	var sizes [maxPackedFields]int
+	prod := 1
+	for j := range a.idCols {
+		n := len(a.local[j])
+		if a.p.by[j] == timeField {
+			n = len(a.bucketV)
+		}
+		sizes[j] = max(n, 1)
+		prod *= sizes[j]
+		if prod > maxDense {
+			break
+		}
+	}
+	if prod <= maxDense {
+		a.addDense(bm, sizes[:len(a.idCols)], prod)
+		return
+	}
+	var lastKey uint64
+	var last *statsGroup
+	var ids [maxPackedFields]uint16
+	for wi, w := range bm.words {
+		for w != 0 {
+			i := wi*64 + bits.TrailingZeros64(w)
+			w &= w - 1
+			var key uint64
+			for _, col := range a.idCols {
+				key = key<<16 | uint64(col[i])
+			}
+			g := last
+			if g == nil || key != lastKey {
+				g = a.byKey[key]
+				if g == nil {
+					for j, col := range a.idCols {
+						ids[j] = col[i]
+					}
+					g = a.groupOfIDs(ids[:len(a.idCols)])
+					a.byKey[key] = g
+				}
+				last, lastKey = g, key
+			}
+			a.addRow(g, i)
+		}
+	}
+}
+
+// addDense adds the rows through a table indexed by the combination of
+// local ids (mixed radix over sizes): with count() alone a row is one
+// increment, and groups are found once per combination at the end.
+func (a *statsAgg) addDense(bm *bitmap, sizes []int, prod int) {
+	if a.counts {
+		if cap(a.dense) < prod {
+			a.dense = make([]uint32, prod)
+		}
+		dense := a.dense[:prod]
+		for wi, w := range bm.words {
+			for w != 0 {
+				i := wi*64 + bits.TrailingZeros64(w)
+				w &= w - 1
+				idx := 0
+				for j, col := range a.idCols {
+					idx = idx*sizes[j] + int(col[i])
+				}
+				dense[idx]++
+			}
+		}
+		var ids [maxPackedFields]uint16
+		for idx, n := range dense {
+			if n == 0 {
+				continue
+			}
+			dense[idx] = 0
+			rest := idx
+			for j := len(sizes) - 1; j >= 0; j-- {
+				ids[j] = uint16(rest % sizes[j])
+				rest /= sizes[j]
+			}
+			g := a.groupOfIDs(ids[:len(sizes)])
+			for _, s := range g.states {
+				s.(*countState).n += uint64(n)
+			}
+		}
+		return
+	}
+	if cap(a.denseG) < prod {
+		a.denseG = make([]*statsGroup, prod)
+	}
+	denseG := a.denseG[:prod]
+	var ids [maxPackedFields]uint16
+	for wi, w := range bm.words {
+		for w != 0 {
+			i := wi*64 + bits.TrailingZeros64(w)
+			w &= w - 1
+			idx := 0
+			for j, col := range a.idCols {
+				idx = idx*sizes[j] + int(col[i])
+			}
+			g := denseG[idx]
+			if g == nil {
+				for j, col := range a.idCols {
+					ids[j] = col[i]
+				}
+				g = a.groupOfIDs(ids[:len(sizes)])
+				denseG[idx] = g
+			}
+			a.addRow(g, i)
+		}
+	}
+	clear(denseG)
+}
+
+// fillIDs gives every row set in bm a local id per group-by field, one
+// field at a time; false when a field has too many distinct values in
+// the block to pack.
+func (a *statsAgg) fillIDs(bm *bitmap, ts []int64, step int64) bool {
+	for j, col := range a.keyCol {
+		if cap(a.idCols[j]) < bm.n {
+			a.idCols[j] = make([]uint16, bm.n)
+		}
+		ids := a.idCols[j][:bm.n]
+		a.idCols[j] = ids
+		if a.p.by[j] == timeField {
+			// Rows ascend in time within a block (not after a pipe, so the
+			// bucket is checked, not assumed): one division per bucket.
+			lo, hi := int64(1), int64(0)
+			var cur uint16
+			for wi, w := range bm.words {
+				for w != 0 {
+					i := wi*64 + bits.TrailingZeros64(w)
+					w &= w - 1
+					if t := ts[i]; t < lo || t > hi {
+						b := t - mod(t, step)
+						lo, hi = b, b+step-1
+						if step <= 0 {
+							hi = lo
+						}
+						id, ok := a.buckets[b]
+						if !ok {
+							id = int32(len(a.bucketV))
+							if id > maxLocalID {
+								return false
+							}
+							a.buckets[b] = id
+							a.bucketV = append(a.bucketV, b)
+						}
+						cur = uint16(id)
+					}
+					ids[i] = cur
+				}
+			}
+			continue
+		}
+		if col == nil {
+			clear(ids) // every row has "", the first local id
+			a.localID(j, "")
+			continue
+		}
+		var prevP *byte
+		prevN := -1
+		var cur uint16
+		for wi, w := range bm.words {
+			for w != 0 {
+				i := wi*64 + bits.TrailingZeros64(w)
+				w &= w - 1
+				v := col[i]
+				if len(v) != prevN || unsafe.StringData(v) != prevP {
+					id := a.localID(j, v)
+					if id > maxLocalID {
+						return false
+					}
+					cur = uint16(id)
+					prevP, prevN = unsafe.StringData(v), len(v)
+				}
+				ids[i] = cur
+			}
+		}
+	}
+	return true
+}
+
+// groupOfIDs finds or makes the group of the given local ids.
+func (a *statsAgg) groupOfIDs(ids []uint16) *statsGroup {
+	var vals [maxPackedFields]string
+	keyVals := vals[:0]
+	key := a.key[:0]
+	var bucket int64
+	for j, id := range ids {
+		if a.p.by[j] == timeField {
+			bucket = a.bucketV[id]
+			key = binary.LittleEndian.AppendUint64(key, uint64(bucket))
+			keyVals = append(keyVals, "")
+			continue
+		}
+		v := a.local[j][id]
+		keyVals = append(keyVals, v)
+		key = append(key, v...)
+		key = append(key, 0)
+	}
+	a.key = key
+	g := a.groups[string(key)]
+	if g == nil {
+		g = a.newGroup(key, keyVals, bucket)
+	}
+	return g
+}
+
+// startBlock resets the per-block local ids.
+func (a *statsAgg) startBlock() {
+	n := len(a.p.by)
+	if len(a.memos) != n {
+		a.memos = make([]valueMemo, n)
+		a.ids = make([]map[string]int32, n)
+		a.local = make([][]string, n)
+		a.idCols = make([][]uint16, n)
+		for j := range a.ids {
+			a.ids[j] = map[string]int32{}
+		}
+		a.buckets = map[int64]int32{}
+		a.byKey = map[uint64]*statsGroup{}
+	}
+	for j := range a.memos {
+		a.memos[j].reset()
+		clear(a.ids[j])
+		a.local[j] = a.local[j][:0]
+	}
+	clear(a.buckets)
+	a.bucketV = a.bucketV[:0]
+	clear(a.byKey)
+	a.touched = a.touched[:0]
+}
+
+// endBlock adds the pending counts and drops the block's strings.
+func (a *statsAgg) endBlock() {
+	for _, g := range a.touched {
+		for _, s := range g.states {
+			s.(*countState).n += g.pending
+		}
+		g.pending = 0
+	}
+	for j := range a.memos {
+		a.memos[j].reset()
+		clear(a.ids[j])
+		clear(a.local[j])
+	}
+}
+
+// localID returns the block-local id of value v of by-field j.
+func (a *statsAgg) localID(j int, v string) int32 {
+	m := &a.memos[j]
+	if id, ok := m.get(v); ok {
+		return id
+	}
+	id, ok := a.ids[j][v]
+	if !ok {
+		id = int32(len(a.local[j]))
+		a.ids[j][v] = id // v lives as long as the block: no copy needed
+		a.local[j] = append(a.local[j], v)
+	}
+	m.put(v, id)
+	return id
+}
+
+// groupOf finds or makes row i's group by its values.
+func (a *statsAgg) groupOf(ts []int64, step int64, i int) *statsGroup {
+	var vals [maxPackedFields]string
+	keyVals := vals[:0]
+	key := a.key[:0]
+	var bucket int64
 	for j, col := range a.keyCol {
 		if a.p.by[j] == timeField {
-			if ts[i]-mod(ts[i], step) != g.bucket {
-				return false
-			}
+			bucket = ts[i] - mod(ts[i], step)
+			key = binary.LittleEndian.AppendUint64(key, uint64(bucket))
+			keyVals = append(keyVals, "")
 			continue
 		}
 		v := ""
 		if col != nil {
 			v = col[i]
 		}
-		if v != g.keys[j] {
-			return false
-		}
+		keyVals = append(keyVals, v)
+		key = append(key, v...)
+		key = append(key, 0)
 	}
-	return true
+	a.key = key
+	g := a.groups[string(key)]
+	if g == nil {
+		g = a.newGroup(key, keyVals, bucket)
+	}
+	return g
 }
 
 func mod(a, b int64) int64 {
