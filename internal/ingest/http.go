@@ -214,7 +214,7 @@ func (h *ingestHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ans.Accepted += batches[i].Len()
-		countIngested(m, protoHTTP, batches[i])
+		CountIngested(m, protoHTTP, batches[i])
 	}
 	m.Rejected(protoHTTP, "invalid_json", ans.RejectedTotal)
 	if ans.RejectedTotal == len(ans.Rejected) {

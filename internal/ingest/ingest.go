@@ -20,7 +20,6 @@ import (
 	"context"
 
 	"github.com/logcaster/logcaster/internal/event"
-	"github.com/logcaster/logcaster/internal/metrics"
 	"github.com/logcaster/logcaster/internal/pipeline"
 )
 
@@ -35,20 +34,3 @@ const (
 	protoSend = "send"
 	protoHTTP = "http"
 )
-
-// countIngested adds the batch's events to the ingested counter, one Add per
-// run of events of the same index (batches are usually one index) rather
-// than one per event.
-func countIngested(m *metrics.Metrics, protocol string, b *event.Batch) {
-	if m == nil {
-		return
-	}
-	start := 0
-	for i := 1; i <= len(b.Events); i++ {
-		if i == len(b.Events) || b.Events[i].Index != b.Events[start].Index {
-			m.Ingested(protocol, b.Events[start].Index, i-start)
-			start = i
-		}
-	}
-	m.Bytes(protocol, b.Bytes)
-}

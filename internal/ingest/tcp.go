@@ -9,8 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/logcaster/logcaster/internal/event"
@@ -102,16 +100,7 @@ type TCPServer struct {
 	sink Sink
 	opts TCPOptions
 	log  *slog.Logger
-
-	ln      net.Listener
-	closing atomic.Bool
-	ctx     context.Context // cancelled when Shutdown gives up waiting
-	cancel  context.CancelFunc
-
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
-	done  chan struct{} // closed when the accept loop has returned
+	cs   ConnServer
 }
 
 // NewTCPServer returns a server that submits to sink; Start listens.
@@ -123,9 +112,10 @@ func NewTCPServer(sink Sink, opts TCPOptions) (*TCPServer, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &TCPServer{sink: sink, opts: opts, log: log, ctx: ctx, cancel: cancel,
-		conns: make(map[net.Conn]struct{}), done: make(chan struct{})}, nil
+	s := &TCPServer{sink: sink, opts: opts, log: log}
+	s.cs = ConnServer{Protocol: protoTCP, MaxConns: opts.MaxConns, IdleTimeout: opts.IdleTimeout,
+		Metrics: opts.Metrics, Logger: log, Handle: s.serveConn}
+	return s, nil
 }
 
 // Start listens on opts.Addr and serves connections in the background.
@@ -134,13 +124,12 @@ func (s *TCPServer) Start() error {
 	if err != nil {
 		return fmt.Errorf("listen tcp lines on %s: %w", s.opts.Addr, err)
 	}
-	s.ln = ln
-	go s.acceptLoop()
+	s.cs.Serve(ln)
 	return nil
 }
 
 // Addr is the address the server listens on, after Start.
-func (s *TCPServer) Addr() net.Addr { return s.ln.Addr() }
+func (s *TCPServer) Addr() net.Addr { return s.cs.Addr() }
 
 // Shutdown stops accepting, ends every connection's reading (a read in
 // progress returns at once), submits the lines already read, waits for
@@ -148,82 +137,7 @@ func (s *TCPServer) Addr() net.Addr { return s.ln.Addr() }
 // connection is closed or ctx ends (then it abandons the rest). Call it
 // before closing the pipeline.
 func (s *TCPServer) Shutdown(ctx context.Context) error {
-	s.closing.Store(true)
-	if s.ln == nil {
-		return nil
-	}
-	s.ln.Close()
-	<-s.done
-	s.mu.Lock()
-	for c := range s.conns {
-		c.SetReadDeadline(time.Now())
-	}
-	s.mu.Unlock()
-	waited := make(chan struct{})
-	go func() { s.wg.Wait(); close(waited) }()
-	select {
-	case <-waited:
-		return nil
-	case <-ctx.Done():
-		s.cancel()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		return fmt.Errorf("tcp lines shutdown: %w", ctx.Err())
-	}
-}
-
-// acceptBackoffMax caps the pause after a failing Accept (out of file
-// descriptors, say), so the loop neither spins nor sleeps for long.
-const acceptBackoffMax = time.Second
-
-func (s *TCPServer) acceptLoop() {
-	defer close(s.done)
-	var backoff time.Duration
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			backoff = min(max(2*backoff, 5*time.Millisecond), acceptBackoffMax)
-			s.log.Warn("tcp lines accept failed", "err", err, "retry_in", backoff)
-			time.Sleep(backoff)
-			continue
-		}
-		backoff = 0
-		s.mu.Lock()
-		if len(s.conns) >= s.opts.MaxConns || s.closing.Load() {
-			s.mu.Unlock()
-			c.Close()
-			s.opts.Metrics.Rejected(protoTCP, "conn_limit", 1)
-			continue
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go s.serveConn(c)
-	}
-}
-
-// idleReader arms the idle timeout before every read of the connection, so
-// a connection is closed after IdleTimeout without a byte, however slowly
-// a long line trickles in. During shutdown it arms an expired deadline.
-type idleReader struct {
-	c    net.Conn
-	s    *TCPServer
-	idle time.Duration
-}
-
-func (r *idleReader) Read(p []byte) (int, error) {
-	if r.s.closing.Load() {
-		r.c.SetReadDeadline(time.Now())
-	} else if r.idle > 0 {
-		r.c.SetReadDeadline(time.Now().Add(r.idle))
-	}
-	return r.c.Read(p)
+	return s.cs.Shutdown(ctx)
 }
 
 // lineReader splits a stream into lines, keeping at most max+1 bytes of a
@@ -255,18 +169,9 @@ func (r *lineReader) next() ([]byte, error) {
 
 var pingLine = []byte("PING")
 
-func (s *TCPServer) serveConn(c net.Conn) {
+func (s *TCPServer) serveConn(c net.Conn, r io.Reader) {
 	m := s.opts.Metrics
-	m.ConnOpened(protoTCP)
-	defer func() {
-		c.Close()
-		m.ConnClosed(protoTCP)
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		s.wg.Done()
-	}()
-	br := bufio.NewReaderSize(&idleReader{c: c, s: s, idle: s.opts.IdleTimeout}, s.opts.ReadBufferBytes)
+	br := bufio.NewReaderSize(r, s.opts.ReadBufferBytes)
 	lr := &lineReader{br: br, max: s.opts.MaxLineBytes}
 	opts := LineOptions{DefaultIndex: s.opts.DefaultIndex, MaxLineBytes: s.opts.MaxLineBytes}
 	batch := &event.Batch{}
@@ -305,7 +210,7 @@ func (s *TCPServer) serveConn(c net.Conn) {
 			opts.Now = 0
 		}
 		if err != nil {
-			if err != io.EOF && !s.closing.Load() {
+			if err != io.EOF && !s.cs.Closing() {
 				var ne net.Error
 				if errors.As(err, &ne) && ne.Timeout() {
 					s.log.Debug("tcp lines: idle connection closed", "remote", c.RemoteAddr().String())
@@ -326,13 +231,13 @@ func (s *TCPServer) flush(batch *event.Batch, c net.Conn) *event.Batch {
 		batch.Bytes = 0
 		return batch
 	}
-	if _, err := s.sink.Submit(s.ctx, batch, true); err != nil {
+	if _, err := s.sink.Submit(s.cs.Context(), batch, true); err != nil {
 		// Only shutdown gets here (the pipeline closed, or Shutdown gave up
 		// waiting): the sender cannot be told, so count and log the loss.
 		m.Dropped(protoTCP, "shutdown", batch.Len())
 		s.log.Error("tcp lines: batch lost", "remote", c.RemoteAddr().String(), "events", batch.Len(), "err", err)
 	} else {
-		countIngested(m, protoTCP, batch)
+		CountIngested(m, protoTCP, batch)
 	}
 	return &event.Batch{Events: make([]event.Event, 0, min(s.opts.BatchEvents, 2*batch.Len()))}
 }

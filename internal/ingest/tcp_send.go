@@ -56,16 +56,16 @@ func (s *TCPServer) serveSend(c net.Conn, br *bufio.Reader, hello []byte) {
 			if errors.Is(err, sendproto.ErrCorrupt) {
 				m.Rejected(protoSend, "corrupt_frame", 1)
 				s.log.Warn("send: corrupt frame, closing connection", "remote", c.RemoteAddr().String(), "client", clientID, "err", err)
-			} else if err != io.EOF && !s.closing.Load() {
+			} else if err != io.EOF && !s.cs.Closing() {
 				s.log.Debug("send: read failed", "remote", c.RemoteAddr().String(), "client", clientID, "err", err)
 			}
 			return
 		}
 		batch := s.parseFrame(payload, opts)
 		batch.Source = event.Source{ClientID: clientID, Seq: seq}
-		t, err := s.sink.Submit(s.ctx, batch, true)
+		t, err := s.sink.Submit(s.cs.Context(), batch, true)
 		if err == nil {
-			countIngested(m, protoSend, batch)
+			CountIngested(m, protoSend, batch)
 		}
 		inflight <- inflightFrame{seq: seq, t: t, err: err}
 	}
@@ -105,8 +105,8 @@ func (s *TCPServer) writeAcks(c net.Conn, inflight <-chan inflightFrame, done ch
 			select {
 			case <-f.t.Done():
 				err = f.t.Err()
-			case <-s.ctx.Done():
-				err = s.ctx.Err()
+			case <-s.cs.Context().Done():
+				err = s.cs.Context().Err()
 			}
 		}
 		if err != nil {

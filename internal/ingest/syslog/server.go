@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/logcaster/logcaster/internal/event"
 	"github.com/logcaster/logcaster/internal/ingest"
 	"github.com/logcaster/logcaster/internal/metrics"
 )
@@ -109,16 +108,11 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 
-	ln      net.Listener
+	cs      ingest.ConnServer // TCP
 	udp     *net.UDPConn
 	closing atomic.Bool
 	ctx     context.Context // cancelled when Shutdown gives up waiting
 	cancel  context.CancelFunc
-
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	connWG sync.WaitGroup
-	done   chan struct{} // closed when the accept loop has returned
 
 	udpWG  sync.WaitGroup // the UDP reader and workers
 	udpBuf *udpBuffers
@@ -134,8 +128,10 @@ func New(sink ingest.Sink, opts Options) (*Server, error) {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{sink: sink, opts: opts, log: log, ctx: ctx, cancel: cancel,
-		conns: make(map[net.Conn]struct{}), done: make(chan struct{})}, nil
+	s := &Server{sink: sink, opts: opts, log: log, ctx: ctx, cancel: cancel}
+	s.cs = ingest.ConnServer{Protocol: protoTCP, MaxConns: opts.MaxConns, IdleTimeout: opts.IdleTimeout,
+		Metrics: opts.Metrics, Logger: log, Handle: s.serveConn}
+	return s, nil
 }
 
 // udpBindAttempts is how often Start picks a new port when Addr has port 0
@@ -167,19 +163,19 @@ func (s *Server) Start() error {
 			}
 			return fmt.Errorf("listen syslog udp on %s: %w", ua, err)
 		}
-		s.ln, s.udp = ln, uc
+		s.cs.Serve(ln)
+		s.udp = uc
 		break
 	}
 	if s.opts.UDPReadBuffer > 0 {
 		s.setUDPReadBuffer()
 	}
-	go s.acceptLoop()
 	s.startUDP()
 	return nil
 }
 
 // TCPAddr is the TCP address the server listens on, after Start.
-func (s *Server) TCPAddr() net.Addr { return s.ln.Addr() }
+func (s *Server) TCPAddr() net.Addr { return s.cs.Addr() }
 
 // UDPAddr is the UDP address the server listens on, after Start.
 func (s *Server) UDPAddr() net.Addr { return s.udp.LocalAddr() }
@@ -189,67 +185,22 @@ func (s *Server) UDPAddr() net.Addr { return s.udp.LocalAddr() }
 // already read, and returns when all is done or ctx ends (then it
 // abandons the rest). Call it before closing the pipeline.
 func (s *Server) Shutdown(ctx context.Context) error {
-	if s.closing.Swap(true) || s.ln == nil {
+	if s.closing.Swap(true) || s.udp == nil {
 		return nil
 	}
-	s.ln.Close()
 	s.udp.Close()
-	<-s.done
-	s.mu.Lock()
-	for c := range s.conns {
-		c.SetReadDeadline(time.Now())
-	}
-	s.mu.Unlock()
+	err := s.cs.Shutdown(ctx)
 	waited := make(chan struct{})
-	go func() { s.connWG.Wait(); s.udpWG.Wait(); close(waited) }()
+	go func() { s.udpWG.Wait(); close(waited) }()
 	select {
 	case <-waited:
-		return nil
 	case <-ctx.Done():
 		s.cancel()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.Close()
+		if err == nil {
+			err = fmt.Errorf("syslog shutdown: %w", ctx.Err())
 		}
-		s.mu.Unlock()
-		return fmt.Errorf("syslog shutdown: %w", ctx.Err())
 	}
-}
-
-// maxIndexRuns bounds the per-batch table countIngested adds up in.
-const maxIndexRuns = 16
-
-// countIngested counts the batch's events by index. With the index taken
-// from APP-NAME, neighbouring events often differ in index, so counting
-// runs (one metrics call each) would cost a call an event: the counts are
-// added up per index first.
-func countIngested(m *metrics.Metrics, protocol string, b *event.Batch) {
-	if m == nil {
-		return
-	}
-	var idx [maxIndexRuns]string
-	var cnt [maxIndexRuns]int
-	n := 0
-	for i := range b.Events {
-		index := b.Events[i].Index
-		j := 0
-		for j < n && idx[j] != index {
-			j++
-		}
-		if j == n {
-			if n == maxIndexRuns {
-				m.Ingested(protocol, index, 1)
-				continue
-			}
-			idx[n] = index
-			n++
-		}
-		cnt[j]++
-	}
-	for j := 0; j < n; j++ {
-		m.Ingested(protocol, idx[j], cnt[j])
-	}
-	m.Bytes(protocol, b.Bytes)
+	return err
 }
 
 // setUDPReadBuffer asks for UDPReadBuffer bytes of socket buffer: beyond

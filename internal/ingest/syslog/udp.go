@@ -5,6 +5,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/logcaster/logcaster/internal/ingest"
+
 	"github.com/logcaster/logcaster/internal/event"
 	"github.com/logcaster/logcaster/internal/pipeline"
 )
@@ -199,6 +201,6 @@ func (s *Server) udpWorker() {
 			m.Dropped(protoUDP, reason, b.Len())
 			continue
 		}
-		countIngested(m, protoUDP, b)
+		ingest.CountIngested(m, protoUDP, b)
 	}
 }
