@@ -6,9 +6,8 @@ import (
 	"net"
 	"time"
 
-	"github.com/logcaster/logcaster/internal/ingest"
-
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/ingest"
 )
 
 // tcpConn is the state of one TCP connection.

@@ -5,9 +5,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/logcaster/logcaster/internal/ingest"
-
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/ingest"
 	"github.com/logcaster/logcaster/internal/pipeline"
 )
 
