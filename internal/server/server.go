@@ -55,9 +55,9 @@ func DefaultOptions() Options {
 		IdleTimeout:       2 * time.Minute,
 		// Enough for the live viewers of a big event plus the API; each
 		// idle connection costs a goroutine and a few KiB.
-		MaxConns: 20000,
-		MaxHeaderBytes:    64 << 10,
-		Version:           "dev",
+		MaxConns:       20000,
+		MaxHeaderBytes: 64 << 10,
+		Version:        "dev",
 	}
 }
 
