@@ -174,3 +174,16 @@ func TestRestartKeepsResultsAndRetentionDropsOldDays(t *testing.T) {
 		t.Fatalf("old partition folder still there: %v", err)
 	}
 }
+
+func TestSendUnreachableServer(t *testing.T) {
+	addr := freePort(t) // nothing listens here
+	cmd := exec.Command(binary, "send", "--server", addr)
+	cmd.Stdin = strings.NewReader("a line\n")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("send to %s succeeded: %s", addr, out)
+	}
+	if !strings.Contains(string(out), "cannot reach server at "+addr) {
+		t.Fatalf("unclear message: %s", out)
+	}
+}
