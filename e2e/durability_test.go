@@ -187,3 +187,27 @@ func TestSendUnreachableServer(t *testing.T) {
 		t.Fatalf("unclear message: %s", out)
 	}
 }
+
+func TestSnapshotRestores(t *testing.T) {
+	s := startServer(t, "")
+	if code, out := s.ingest("snap", []byte("before the snapshot one\nbefore the snapshot two\n"), ""); code != 200 {
+		t.Fatalf("ingest: %d %v", code, out)
+	}
+	out, err := exec.Command(binary, "snapshot", "--server", "http://"+s.http).CombinedOutput()
+	if err != nil {
+		t.Fatalf("logcaster snapshot: %v: %s", err, out)
+	}
+	path := strings.Fields(string(out))[1]
+	if code, _ := s.ingest("snap", []byte("after the snapshot\n"), ""); code != 200 {
+		t.Fatal("ingest after snapshot")
+	}
+	restored := startServer(t, path)
+	if got := messages(restored.query("index:snap", 10)); len(got) != 2 {
+		t.Fatalf("restored snapshot has %q", got)
+	} else {
+		hasAll(t, got, "before the snapshot one", "before the snapshot two")
+	}
+	if got := len(s.query("index:snap", 10)); got != 3 {
+		t.Fatalf("live server has %d events", got)
+	}
+}

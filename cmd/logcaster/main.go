@@ -16,6 +16,7 @@ Usage:
   logcaster send [flags] [FILE...] ship files or stdin to a server, acknowledged
   logcaster query [flags] 'QUERY'  search a server
   logcaster bench [flags]          measure ingest and query speed against a server
+  logcaster snapshot [--server URL] make an instant, consistent backup of a server's store (hard links)
   logcaster version                print the version
 
 Run 'logcaster COMMAND -h' for a command's flags.
@@ -40,6 +41,8 @@ func main() {
 		err = runQuery(args)
 	case "bench":
 		err = runBench(args)
+	case "snapshot":
+		err = runSnapshot(args)
 	case "version", "--version", "-version":
 		fmt.Println("logcaster", version)
 	case "help", "-h", "--help":

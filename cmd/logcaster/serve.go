@@ -77,6 +77,7 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 	fs.Var(durationValue{&c.store.SyncInterval}, "sync-interval", "fsync period for --sync=interval")
 	fs.Var(durationValue{&c.store.FlushInterval}, "flush-interval", "how often new events are written from memory into parts")
 	fs.Var(durationValue{&c.store.Retention}, "retention", "keep this much history; older whole days are dropped (e.g. 30d)")
+	fs.Var(sizeValue[int64]{&c.store.MaxDiskBytes}, "retention.max-disk-usage", "when the store's parts take more than this, the oldest days are dropped (e.g. 100GiB); 0: no limit")
 	fs.IntVar(&c.pipe.QueueEvents, "queue-size", c.pipe.QueueEvents, "ingest queue capacity in events; when full, TCP reads slow and HTTP answers 429")
 
 	fs.Var(durationValue{&c.query.Timeout}, "query-timeout", "longest a query may run")

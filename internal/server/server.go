@@ -90,6 +90,7 @@ func New(opts Options, st *store.Store, pipe *pipeline.Pipeline, m *metrics.Metr
 	s.Handle("GET /ready", http.HandlerFunc(s.handleReady))
 	s.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	s.Handle("POST /api/v1/admin/force_merge", http.HandlerFunc(s.handleForceMerge))
+	s.Handle("POST /api/v1/snapshot", http.HandlerFunc(s.handleSnapshot))
 	// Profiles of the running server, for "profile before optimising".
 	s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
@@ -207,6 +208,16 @@ func (s *Server) handleForceMerge(w http.ResponseWriter, r *http.Request) {
 	}
 	st := s.store.Stats()
 	writeJSON(w, http.StatusOK, map[string]any{"parts": st.Parts, "rows": st.Rows, "disk_bytes": st.DiskBytes, "took_ms": time.Since(start).Milliseconds()})
+}
+
+func (s *Server) handleSnapshot(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	path, err := s.store.Snapshot()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"path": path, "took_ms": time.Since(start).Milliseconds()})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -55,7 +55,11 @@ func (s *Store) flushLoop() {
 func (s *Store) flush() error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
+	return s.flushLocked()
+}
 
+// flushLocked is flush for a caller holding flushMu.
+func (s *Store) flushLocked() error {
 	s.writeMu.Lock()
 	if !s.closed && s.head.events > 0 {
 		closed, err := s.wal.rotate()

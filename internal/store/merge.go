@@ -199,7 +199,9 @@ func (s *Store) retentionCutoff() int64 {
 	return s.opts.Now().Add(-s.opts.Retention).UnixNano()
 }
 
-// applyRetention drops every partition whose day ended before the cutoff.
+// applyRetention drops every partition whose day ended before the cutoff,
+// then, while the parts take more than MaxDiskBytes, the oldest days (never
+// the newest one: it is where ingest writes).
 func (s *Store) applyRetention() {
 	cutoff := s.retentionCutoff()
 	s.mu.Lock()
@@ -208,6 +210,26 @@ func (s *Store) applyRetention() {
 		if p.end <= cutoff {
 			dropped = append(dropped, p)
 			delete(s.partitions, day)
+		}
+	}
+	if max := s.opts.MaxDiskBytes; max > 0 {
+		days := make([]string, 0, len(s.partitions))
+		total := int64(0)
+		for day, p := range s.partitions {
+			days = append(days, day)
+			for _, h := range p.parts {
+				total += int64(h.p.Meta().DiskBytes)
+			}
+		}
+		slices.Sort(days)
+		for i := 0; total > max && i < len(days)-1; i++ {
+			p := s.partitions[days[i]]
+			for _, h := range p.parts {
+				total -= int64(h.p.Meta().DiskBytes)
+			}
+			dropped = append(dropped, p)
+			delete(s.partitions, days[i])
+			s.log.Warn("disk usage over the limit: dropping the oldest day", "day", days[i], "max_bytes", max)
 		}
 	}
 	s.mu.Unlock()

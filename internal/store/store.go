@@ -68,6 +68,7 @@ type Options struct {
 	FlushInterval time.Duration // how often the head is written out as parts
 	MaxHeadEvents int           // flush early when the head holds this many events
 	Retention     time.Duration // days entirely older than this are dropped
+	MaxDiskBytes  int64         // when parts take more, the oldest days are dropped; 0: no limit
 	MergeInterval time.Duration // how often the merger looks for work
 	FlushWrite    part.WriteOptions
 	MergeWrite    part.WriteOptions

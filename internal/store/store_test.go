@@ -421,3 +421,68 @@ func TestDamagedPartIsSetAside(t *testing.T) {
 		})
 	}
 }
+
+func TestSnapshotIsAConsistentDataDir(t *testing.T) {
+	dir := t.TempDir()
+	evs := testEvents(400, time.Now().UTC().Add(-3*time.Hour))
+	s, err := Open(testOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write([]*event.Batch{batchOf(evs[:300], event.Source{})}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Later writes and a merge do not touch the snapshot.
+	if err := s.Write([]*event.Batch{batchOf(evs[300:], event.Source{})}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ForceMerge(); err != nil {
+		t.Fatal(err)
+	}
+	equalStrings(t, scanAll(t, s), wantMessages(evs))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(testOptions(snap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	equalStrings(t, scanAll(t, r), wantMessages(evs[:300]))
+}
+
+func TestMaxDiskUsageDropsOldestDays(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now().UTC()
+	s, err := Open(testOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var days [][]event.Event
+	for d := 3; d >= 0; d-- { // four days, oldest first, 60 events each
+		evs := testEvents(60, now.Add(-time.Duration(d)*24*time.Hour).Truncate(24*time.Hour).Add(time.Hour))
+		for i := range evs {
+			evs[i].Message = fmt.Sprintf("day%d %s", d, evs[i].Message)
+		}
+		days = append(days, evs)
+		if err := s.Write([]*event.Batch{batchOf(evs, event.Source{})}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.flush(); err != nil {
+		t.Fatal(err)
+	}
+	perDay := int64(s.Stats().DiskBytes) / 4
+	s.opts.MaxDiskBytes = 2*perDay + perDay/2 // room for two days and a half
+	s.applyRetention()
+	equalStrings(t, scanAll(t, s), wantMessages(append(append([]event.Event(nil), days[2]...), days[3]...)))
+	// Even a limit below one day keeps the newest day: ingest writes there.
+	s.opts.MaxDiskBytes = 1
+	s.applyRetention()
+	equalStrings(t, scanAll(t, s), wantMessages(days[3]))
+}

@@ -80,7 +80,7 @@ func listSegments(dir string) ([]uint64, error) {
 // current one.
 func (w *walWriter) openSegment(seq uint64) error {
 	path := filepath.Join(w.dir, segmentName(seq))
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("create wal segment %d: %w", seq, err)
 	}
@@ -143,16 +143,24 @@ func (w *walWriter) commit(sync bool) error {
 		return nil
 	}
 	n, err := w.f.Write(w.buf)
-	w.size += int64(n)
 	w.buf = w.buf[:0]
 	if err != nil {
-		// A short write leaves a torn record at the tail; replay stops there.
-		// Start a new segment so later records are not written after it.
-		if rerr := w.openSegment(w.seq + 1); rerr != nil {
-			return fmt.Errorf("write wal segment %d: %w (and %v)", w.seq, err, rerr)
+		// A short write (disk full) would leave a torn record, and replay
+		// stops at the first one, losing what is written after it: cut the
+		// segment back to its last whole record. Writes append (O_APPEND),
+		// so the next group lands right after it.
+		if n > 0 {
+			if terr := w.f.Truncate(w.size); terr != nil {
+				// Cannot mend it: start a new segment so no later record
+				// follows the torn one.
+				if rerr := w.openSegment(w.seq + 1); rerr != nil {
+					return fmt.Errorf("write wal segment %d: %w (truncate: %v; new segment: %v)", w.seq, err, terr, rerr)
+				}
+			}
 		}
-		return fmt.Errorf("write wal segment: %w", err)
+		return fmt.Errorf("write wal segment %d: %w", w.seq, err)
 	}
+	w.size += int64(n)
 	if sync {
 		if err := w.f.Sync(); err != nil {
 			return fmt.Errorf("sync wal segment %d: %w", w.seq, err)

@@ -81,12 +81,37 @@ type hashSet struct {
 	slots []uint64 // 0 marks an empty slot; a zero hash is kept in hasZero
 	keys  []uint64 // distinct hashes in insertion order
 	zero  bool
+	// recent is a direct-mapped cache of hashes already in the set, small
+	// enough to stay in L1. Most tokens of a log block repeat (about 7 in
+	// 8 on the corpus), and the table is too big for the nearer caches: a
+	// probe was a cache miss, and 0.45 µs/event of Write went to them.
+	recent [recentSlots]uint64
 }
 
+// recentSlots is the size of hashSet.recent: 8 KiB, a quarter of L1.
+const recentSlots = 1024
+
 func (s *hashSet) reset() {
-	clear(s.slots)
+	if len(s.keys)*8 < len(s.slots) {
+		// A small column after a big one (a level after a message):
+		// find and zero its few slots rather than clear the whole table.
+		mask := uint64(len(s.slots) - 1)
+		for _, h := range s.keys {
+			if h == 0 {
+				continue // kept in zero, not in slots
+			}
+			i := (h * 0x9E3779B97F4A7C15) >> 20 & mask
+			for s.slots[i] != h {
+				i = (i + 1) & mask
+			}
+			s.slots[i] = 0
+		}
+	} else {
+		clear(s.slots)
+	}
 	s.keys = s.keys[:0]
 	s.zero = false
+	clear(s.recent[:]) // a stale entry would keep a hash out of the set
 }
 
 func (s *hashSet) add(h uint64) {
@@ -97,6 +122,11 @@ func (s *hashSet) add(h uint64) {
 		}
 		return
 	}
+	r := &s.recent[h>>(64-10)]
+	if *r == h {
+		return
+	}
+	*r = h
 	if len(s.keys)*2 >= len(s.slots) {
 		s.grow()
 	}
@@ -142,7 +172,7 @@ func (s *hashSet) grow() {
 // bloom building from 0.86 to about 0.3 µs/event.
 func (s *hashSet) addTokens(v string) {
 	var buf [tokenize.MaxTokenLen]byte
-	n := 0       // bytes of the current token, folded, in buf
+	n := 0        // bytes of the current token, folded, in buf
 	long := false // the current token is longer than MaxTokenLen: not indexed
 	for i := 0; i < len(v); i++ {
 		c := v[i]

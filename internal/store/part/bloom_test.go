@@ -70,3 +70,29 @@ func FuzzAddTokens(f *testing.F) {
 		}
 	})
 }
+
+// TestHashSetReuse fills the set big, then small, then checks that reset
+// leaves no key behind either way (the small reset zeroes slots one by one).
+func TestHashSetReuse(t *testing.T) {
+	var s hashSet
+	for round, n := range []int{5000, 3, 0, 40, 5000, 1} {
+		s.reset()
+		for i := 0; i < n; i++ {
+			s.add(uint64(i) * 0x9E3779B97F4A7C15) // includes 0
+		}
+		s.add(0)
+		want := max(n, 1)
+		if len(s.keys) != want {
+			t.Fatalf("round %d: %d keys, want %d", round, len(s.keys), want)
+		}
+		used := 0
+		for _, v := range s.slots {
+			if v != 0 {
+				used++
+			}
+		}
+		if used != want-1 {
+			t.Fatalf("round %d: %d slots used, want %d", round, used, want-1)
+		}
+	}
+}

@@ -61,8 +61,11 @@ type builderCol struct {
 	nonEmpty int
 }
 
-func newBlockBuilder(schema *colSchema, copyStrings bool) *blockBuilder {
-	return &blockBuilder{schema: schema, copyStrings: copyStrings}
+// reuse readies a reset builder for a new Write or Merge: its columns'
+// value slices are kept for their capacity, renamed as columns arrive.
+func (b *blockBuilder) reuse(schema *colSchema, copyStrings bool) {
+	b.schema, b.copyStrings = schema, copyStrings
+	b.cols = b.cols[:0]
 }
 
 func (b *blockBuilder) rows() int { return len(b.ts) }
@@ -89,7 +92,15 @@ func (b *blockBuilder) set(ci int, v string) {
 		return
 	}
 	for ci >= len(b.cols) {
-		b.cols = append(b.cols, builderCol{name: b.schema.names[len(b.cols)]})
+		n := len(b.cols)
+		if n < cap(b.cols) {
+			b.cols = b.cols[:n+1] // a pooled builder's column: keep its slice
+		} else {
+			b.cols = append(b.cols, builderCol{})
+		}
+		b.cols[n].name = b.schema.names[n]
+		b.cols[n].vals = b.cols[n].vals[:0]
+		b.cols[n].nonEmpty = 0
 	}
 	row := len(b.ts) - 1
 	c := &b.cols[ci]

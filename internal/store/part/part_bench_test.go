@@ -42,7 +42,17 @@ func reportCPU(b *testing.B, start time.Duration, events int) {
 
 // BenchmarkWrite writes a flush-sized part of corpus events at the flush
 // options; events/s and disk bytes/event are reported.
-func BenchmarkWrite(b *testing.B) {
+func BenchmarkWrite(b *testing.B) { benchWrite(b, DefaultWriteOptions()) }
+
+// BenchmarkWriteSerial is BenchmarkWrite encoding on the calling goroutine
+// only: its cpu-ns/event shows what the workers cost in coordination.
+func BenchmarkWriteSerial(b *testing.B) {
+	opts := DefaultWriteOptions()
+	opts.Parallelism = 1
+	benchWrite(b, opts)
+}
+
+func benchWrite(b *testing.B, opts WriteOptions) {
 	evs := loadCorpus(b)[:flushEvents]
 	tmp := b.TempDir()
 	b.ReportAllocs()
@@ -50,7 +60,7 @@ func BenchmarkWrite(b *testing.B) {
 	cpu := processCPU()
 	var disk uint64
 	for i := 0; i < b.N; i++ {
-		m, err := Write(filepath.Join(tmp, fmt.Sprint(i)), evs, Meta{}, DefaultWriteOptions())
+		m, err := Write(filepath.Join(tmp, fmt.Sprint(i)), evs, Meta{}, opts)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -93,7 +93,7 @@ func newPartWriter(dir string, opts WriteOptions, copyStrings bool) (*partWriter
 		workers = runtime.GOMAXPROCS(0)
 	}
 	if workers <= 1 {
-		w.enc = newBlockEncoder(opts.ZstdLevel)
+		w.enc = getBlockEncoder(opts.ZstdLevel)
 		w.maxJobs = 1
 	} else {
 		w.maxJobs = jobsPerWorker * workers
@@ -102,7 +102,8 @@ func newPartWriter(dir string, opts WriteOptions, copyStrings bool) (*partWriter
 			w.workers.Add(1)
 			go func() {
 				defer w.workers.Done()
-				enc := newBlockEncoder(opts.ZstdLevel)
+				enc := getBlockEncoder(opts.ZstdLevel)
+				defer putBlockEncoder(enc)
 				for j := range w.work {
 					enc.encode(j)
 					j.done <- struct{}{}
@@ -116,7 +117,7 @@ func newPartWriter(dir string, opts WriteOptions, copyStrings bool) (*partWriter
 
 func (w *partWriter) newJob() *blockJob {
 	w.jobs++
-	return newBlockJob(w.schema, w.copyStrings)
+	return getBlockJob(w.schema, w.copyStrings)
 }
 
 // builder is the block being filled.
@@ -145,8 +146,29 @@ func (w *partWriter) stopWorkers() {
 	}
 }
 
-func (w *partWriter) abort() {
+// release returns the jobs and encoder to their pools once the workers
+// are gone; idempotent.
+func (w *partWriter) release() {
 	w.stopWorkers()
+	for _, j := range w.pending {
+		<-j.done
+		putBlockJob(j)
+	}
+	for _, j := range w.free {
+		putBlockJob(j)
+	}
+	if w.cur != nil {
+		putBlockJob(w.cur)
+	}
+	w.pending, w.free, w.cur = nil, nil, nil
+	if w.enc != nil {
+		putBlockEncoder(w.enc)
+		w.enc = nil
+	}
+}
+
+func (w *partWriter) abort() {
+	w.release()
 	if w.data != nil {
 		w.data.Close()
 	}
@@ -189,6 +211,7 @@ func (w *partWriter) writeBlock(key string) (*blockBuilder, error) {
 	}
 	w.work <- j
 	w.pending = append(w.pending, j)
+	w.cur = nil
 	switch {
 	case len(w.free) > 0:
 		w.cur = w.free[len(w.free)-1]
@@ -265,7 +288,7 @@ func (w *partWriter) finish(meta Meta) (Meta, error) {
 	if err := w.flushBlocks(); err != nil {
 		return fail(err)
 	}
-	w.stopWorkers()
+	w.release()
 	var trailer [crcLen]byte
 	binary.LittleEndian.PutUint32(trailer[:], w.dataCRC)
 	w.dataW.Write(trailer[:])
