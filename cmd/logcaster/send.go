@@ -45,7 +45,7 @@ func runSend(args []string) error {
 		fmt.Fprint(fs.Output(), sendUsage)
 		fs.PrintDefaults()
 	}
-	server := fs.String("server", envOr("LOGCASTER_SERVER", "localhost:9999"), "server TCP lines address (env LOGCASTER_SERVER)")
+	server := fs.String("server", envOr("LOGCASTER_SEND_SERVER", "localhost:9999"), "server TCP lines address host:port (env LOGCASTER_SEND_SERVER)")
 	index := fs.String("index", "", "index of lines that name none (default: the server's)")
 	progress := fs.Bool("progress", stderrIsTerminal(), "show progress on stderr (default: when stderr is a terminal)")
 	if err := fs.Parse(args); err != nil {
