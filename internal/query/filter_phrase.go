@@ -2,7 +2,6 @@ package query
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/logcaster/logcaster/internal/tokenize"
 )
@@ -17,6 +16,7 @@ type filterPhrase struct {
 	hashes []uint64
 	m      phraseMatcher
 	substr bool
+	sm     substrMatcher
 }
 
 func newFilterPhrase(field, phrase string) *filterPhrase {
@@ -25,6 +25,7 @@ func newFilterPhrase(field, phrase string) *filterPhrase {
 	tokenize.Each(phrase, func(t string) { toks = append(toks, t) })
 	if len(toks) == 0 {
 		f.substr = true
+		f.sm = newSubstrMatcher(phrase)
 	} else {
 		f.m = newPhraseMatcher(toks)
 	}
@@ -42,7 +43,7 @@ func (f *filterPhrase) apply(bc *blockCtx, bm *bitmap) {
 		return
 	}
 	if f.substr {
-		keepIfMemo(bc, bm, col, func(v string) bool { return strings.Contains(v, f.phrase) })
+		keepIfMemo(bc, bm, col, f.sm.match)
 		return
 	}
 	keepIfMemo(bc, bm, col, f.m.match)

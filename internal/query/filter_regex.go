@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strconv"
-	"strings"
 )
 
 // filterRegex is `field:~"re"`: an RE2 match anywhere in the value, case
@@ -14,7 +13,7 @@ import (
 type filterRegex struct {
 	field   string
 	re      *regexp.Regexp
-	literal string
+	literal substrMatcher
 	isLit   bool
 }
 
@@ -27,7 +26,7 @@ func newFilterRegex(field, pattern string) (*filterRegex, error) {
 	if p, err := syntax.Parse(pattern, syntax.Perl); err == nil {
 		p = p.Simplify()
 		if p.Op == syntax.OpLiteral && p.Flags&syntax.FoldCase == 0 {
-			f.literal, f.isLit = string(p.Rune), true
+			f.literal, f.isLit = newSubstrMatcher(string(p.Rune)), true
 		}
 	}
 	return f, nil
@@ -41,7 +40,7 @@ func (f *filterRegex) mayMatch(*blockCtx) bool { return true }
 
 func (f *filterRegex) apply(bc *blockCtx, bm *bitmap) {
 	if f.isLit {
-		applyToValues(bc, bm, f.field, func(v string) bool { return strings.Contains(v, f.literal) })
+		applyToValues(bc, bm, f.field, f.literal.match)
 		return
 	}
 	applyToValues(bc, bm, f.field, f.re.MatchString)

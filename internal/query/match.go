@@ -18,7 +18,8 @@ type tokenMatcher struct {
 	word   string
 	prefix bool
 	ascii  bool
-	lo, up byte // the first byte in lower and upper case
+	k      int  // the offset of the byte searched for: the rarest
+	lo, up byte // that byte in lower and upper case
 }
 
 func newTokenMatcher(word string, prefix bool) tokenMatcher {
@@ -29,8 +30,9 @@ func newTokenMatcher(word string, prefix bool) tokenMatcher {
 			break
 		}
 	}
-	if len(word) > 0 {
-		m.lo, m.up = lowerASCII(word[0]), upperASCII(word[0])
+	if len(word) > 0 && m.ascii {
+		m.k = rarestByte(word, true)
+		m.lo, m.up = lowerASCII(word[m.k]), upperASCII(word[m.k])
 	}
 	return m
 }
@@ -101,33 +103,36 @@ func (m *tokenMatcher) index(s string, from int) (start, end int, ok bool) {
 	if !m.ascii {
 		return m.indexUnicode(s, from)
 	}
-	w := m.word
-	// Find candidates with IndexByte (vectorised) for each case of the first
-	// byte, keeping the next position of each so neither is searched twice.
+	w, k := m.word, m.k
+	// Find candidates with IndexByte (vectorised) for each case of the
+	// word's rarest byte, keeping the next position of each so neither is
+	// searched twice; a candidate at j is a match starting at j-k.
 	nextLo, nextUp := -2, -2
 	if m.lo == m.up {
 		nextUp = -1
 	}
 	for from <= len(s)-len(w) {
-		if nextLo != -1 && nextLo < from {
-			nextLo = strings.IndexByte(s[from:], m.lo)
+		at := from + k
+		if nextLo != -1 && nextLo < at {
+			nextLo = strings.IndexByte(s[at:], m.lo)
 			if nextLo >= 0 {
-				nextLo += from
+				nextLo += at
 			}
 		}
-		if nextUp != -1 && nextUp < from {
-			nextUp = strings.IndexByte(s[from:], m.up)
+		if nextUp != -1 && nextUp < at {
+			nextUp = strings.IndexByte(s[at:], m.up)
 			if nextUp >= 0 {
-				nextUp += from
+				nextUp += at
 			}
 		}
 		j := nextLo
 		if j < 0 || (nextUp >= 0 && nextUp < j) {
 			j = nextUp
 		}
-		if j < 0 || j > len(s)-len(w) {
+		if j < 0 || j-k > len(s)-len(w) {
 			return 0, 0, false
 		}
+		j -= k
 		if equalFoldASCII(s[j:j+len(w)], w) && tokenStartAt(s, j) {
 			e := j + len(w)
 			if m.prefix {
