@@ -24,7 +24,8 @@ type collector struct {
 	h     rowHeap
 	all   []*Row
 	// thr is the heap's oldest time once full, math.MinInt64 before.
-	thr atomic.Int64
+	thr    atomic.Int64
+	budget *memBudget
 }
 
 type rowHeap []*Row
@@ -46,7 +47,7 @@ func (s *scan) collect(ctx context.Context, sc store.Scanner, limit int) ([]*Row
 	if limit < 0 {
 		return nil, nil
 	}
-	c := &collector{limit: limit}
+	c := &collector{limit: limit, budget: s.budget}
 	c.thr.Store(math.MinInt64)
 	err := sc.Scan(ctx, s.scanOptions(), func(b store.Block) error {
 		if err := ctx.Err(); err != nil {
@@ -131,6 +132,10 @@ func (s *scan) collect(ctx context.Context, sc store.Scanner, limit int) ([]*Row
 // costs at most a third more than one full pass.
 const firstWindow = 1024
 
+// memCheckRows is how often a block's copying checks the memory budget, so
+// that one huge block cannot overshoot it by much.
+const memCheckRows = 1024
+
 // addBlock copies out the block's matching rows that can still make the
 // result, newest first, and returns how many it took.
 func (c *collector) addBlock(bc *blockCtx, bm *bitmap) (int, error) {
@@ -141,13 +146,25 @@ func (c *collector) addBlock(bc *blockCtx, bm *bitmap) (int, error) {
 		return 0, bc.err
 	}
 	var rows []*Row
+	var bytes int64
 	thr := c.thr.Load()
 	for i := bm.last(bm.n); i >= 0; i = bm.last(i) {
 		if c.limit > 0 && (ts[i] <= thr || len(rows) >= c.limit) {
 			// Rows ascend in time: every earlier row is older still.
 			break
 		}
-		rows = append(rows, copyRow(ts[i], cols, i))
+		r := copyRow(ts[i], cols, i)
+		rows = append(rows, r)
+		bytes += rowBytes(r)
+		if len(rows)%memCheckRows == 0 {
+			if !c.budget.add(bytes) {
+				return 0, c.budget.err()
+			}
+			bytes = 0
+		}
+	}
+	if !c.budget.add(bytes) {
+		return 0, c.budget.err()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -155,16 +172,22 @@ func (c *collector) addBlock(bc *blockCtx, bm *bitmap) (int, error) {
 		c.all = append(c.all, rows...)
 		return len(rows), nil
 	}
-	for _, r := range rows {
+	var freed int64
+	for k, r := range rows {
 		if len(c.h) < c.limit {
 			heap.Push(&c.h, r)
 		} else if r.Time > c.h[0].Time {
+			freed += rowBytes(c.h[0])
 			c.h[0] = r
 			heap.Fix(&c.h, 0)
 		} else {
+			for _, r := range rows[k:] {
+				freed += rowBytes(r)
+			}
 			break
 		}
 	}
+	c.budget.add(-freed)
 	if len(c.h) == c.limit {
 		c.thr.Store(c.h[0].Time)
 	}

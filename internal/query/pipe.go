@@ -9,8 +9,20 @@ type pipe interface {
 	run(rc *runCtx, rows []*Row) ([]*Row, error)
 }
 
+// rowLocalPipe is a pipe that looks at one row at a time (fields, where,
+// extract, unpack_json): it runs on any chunk of rows the same as on all
+// of them, so results can stream through it.
+type rowLocalPipe interface {
+	pipe
+	rowLocal()
+}
+
+func (*pipeFields) rowLocal() {}
+func (*pipeWhere) rowLocal()  {}
+
 // runCtx is what pipes need of the run.
 type runCtx struct {
-	ctx context.Context
-	now int64
+	ctx    context.Context
+	now    int64
+	budget *memBudget
 }

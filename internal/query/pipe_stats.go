@@ -68,13 +68,16 @@ func formatStep(d time.Duration) string {
 }
 
 func (p *pipeStats) run(rc *runCtx, rows []*Row) ([]*Row, error) {
-	a := p.newAgg()
+	a := p.newAgg(rc.budget)
 	if len(rows) > 0 {
 		var bc blockCtx
 		bc.reset(rowsBlock(rows), rc.now)
 		var bm bitmap
 		bm.init(len(rows), true)
 		a.addBlock(&bc, &bm)
+	}
+	if rc.budget.exceeded() {
+		return nil, rc.budget.err()
 	}
 	return a.rows(), nil
 }
@@ -93,6 +96,7 @@ type statsGroup struct {
 // statsAgg aggregates blocks for one goroutine; aggs merge at the end.
 type statsAgg struct {
 	p      *pipeStats
+	budget *memBudget
 	groups map[string]*statsGroup
 	key    []byte
 	keyCol [][]string
@@ -122,18 +126,27 @@ const maxPackedFields = 4
 // maxLocalID bounds a block's distinct values per field in a packed key.
 const maxLocalID = 1<<16 - 1
 
-func (p *pipeStats) newAgg() *statsAgg {
-	return &statsAgg{p: p, groups: map[string]*statsGroup{}, counts: p.onlyCounts()}
+func (p *pipeStats) newAgg(budget *memBudget) *statsAgg {
+	return &statsAgg{p: p, budget: budget, groups: map[string]*statsGroup{}, counts: p.onlyCounts()}
 }
+
+// groupOverhead estimates a group's fixed memory: the struct, its slices,
+// its map entry and a state per function.
+const groupOverhead = int64(unsafe.Sizeof(statsGroup{})) + mapEntryOverhead + 64
 
 func (a *statsAgg) newGroup(key []byte, vals []string, bucket int64) *statsGroup {
 	g := &statsGroup{keys: make([]string, len(vals)), bucket: bucket, states: make([]statsState, len(a.p.funcs))}
 	for i, v := range vals {
 		g.keys[i] = strings.Clone(v)
 	}
+	size := groupOverhead + 2*int64(len(key)) + int64(len(a.p.funcs))*32
 	for i, f := range a.p.funcs {
 		g.states[i] = f.newState()
+		if b, ok := g.states[i].(budgeted); ok {
+			b.setBudget(a.budget)
+		}
 	}
+	a.budget.add(size)
 	a.groups[string(key)] = g
 	return g
 }

@@ -22,6 +22,10 @@ type RunOptions struct {
 	Now time.Time
 	// Parallelism is passed to the scanner; 0 means every core.
 	Parallelism int
+	// MaxMemory bounds what the run holds (rows waiting to be emitted,
+	// stats groups, count_uniq sets, quantile values), in bytes; past it
+	// the run stops with a *MemoryLimitError. 0 is no bound.
+	MaxMemory int64
 }
 
 // Run runs the query over the scanner and calls emit with each result row,
@@ -33,7 +37,7 @@ func (q *Query) Run(ctx context.Context, sc store.Scanner, opts RunOptions, emit
 	if now.IsZero() {
 		now = time.Now()
 	}
-	rc := &runCtx{ctx: ctx, now: now.UnixNano()}
+	rc := &runCtx{ctx: ctx, now: now.UnixNano(), budget: newBudget(opts.MaxMemory)}
 	minT, maxT := q.timeBounds(opts, rc.now)
 	if minT > maxT {
 		return nil
@@ -45,7 +49,7 @@ func (q *Query) Run(ctx context.Context, sc store.Scanner, opts RunOptions, emit
 			pipes = pipes[1:]
 		}
 	}
-	s := &scan{q: q, rc: rc, minT: minT, maxT: maxT, parallelism: opts.Parallelism}
+	s := &scan{q: q, rc: rc, minT: minT, maxT: maxT, parallelism: opts.Parallelism, budget: rc.budget}
 	var rows []*Row
 	var err error
 	switch p := first(pipes).(type) {
@@ -57,7 +61,11 @@ func (q *Query) Run(ctx context.Context, sc store.Scanner, opts RunOptions, emit
 		rows = p.finish(rows)
 		pipes = pipes[1:]
 	default:
-		rows, err = s.collect(ctx, sc, sourceLimit(pipes, opts.Limit))
+		limit := sourceLimit(pipes, opts.Limit)
+		if limit == 0 && streamable(pipes) {
+			return s.stream(ctx, sc, pipes, opts.Limit, emit)
+		}
+		rows, err = s.collect(ctx, sc, limit)
 	}
 	if err != nil {
 		return err
@@ -152,6 +160,7 @@ type scan struct {
 	rc          *runCtx
 	minT, maxT  int64
 	parallelism int
+	budget      *memBudget
 }
 
 var blockCtxPool = sync.Pool{New: func() any { return &blockCtx{} }}
@@ -234,7 +243,7 @@ func (s *scan) aggregate(ctx context.Context, sc store.Scanner, p *pipeStats) ([
 		if n := len(free); n > 0 {
 			a, free = free[n-1], free[:n-1]
 		} else {
-			a = p.newAgg()
+			a = p.newAgg(s.budget)
 			all = append(all, a)
 		}
 		mu.Unlock()
@@ -242,6 +251,9 @@ func (s *scan) aggregate(ctx context.Context, sc store.Scanner, p *pipeStats) ([
 		mu.Lock()
 		free = append(free, a)
 		mu.Unlock()
+		if s.budget.exceeded() {
+			return s.budget.err()
+		}
 		return bc.err
 	})
 	if err != nil {
@@ -250,7 +262,7 @@ func (s *scan) aggregate(ctx context.Context, sc store.Scanner, p *pipeStats) ([
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	total := p.newAgg()
+	total := p.newAgg(s.budget)
 	for _, a := range all {
 		total.merge(a)
 	}

@@ -16,6 +16,7 @@ import (
 type fakeScanner struct {
 	blocks  []*store.MemBlock
 	visited int // blocks handed to fn in the last scan
+	scans   int // Scan calls so far
 	mu      sync.Mutex
 }
 
@@ -65,6 +66,7 @@ func (fs *fakeScanner) Scan(ctx context.Context, opts store.ScanOptions, fn func
 	}
 	fs.mu.Lock()
 	fs.visited = 0
+	fs.scans++
 	fs.mu.Unlock()
 	var (
 		mu      sync.Mutex

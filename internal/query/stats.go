@@ -9,6 +9,10 @@ type statsFunc interface {
 	newState() statsState
 }
 
+// budgeted is a state whose memory grows with its values (count_uniq,
+// quantile); it counts what it keeps against the run's budget.
+type budgeted interface{ setBudget(b *memBudget) }
+
 // statsState accumulates one function over one group. Values passed to add
 // are valid only during the call: a state keeping one must copy it.
 type statsState interface {

@@ -12,7 +12,12 @@ func (s *statsCountUniq) String() string       { return "count_uniq(" + quoteVal
 func (s *statsCountUniq) field() string        { return s.f }
 func (s *statsCountUniq) newState() statsState { return &countUniqState{seen: map[string]struct{}{}} }
 
-type countUniqState struct{ seen map[string]struct{} }
+type countUniqState struct {
+	seen   map[string]struct{}
+	budget *memBudget
+}
+
+func (c *countUniqState) setBudget(b *memBudget) { c.budget = b }
 
 func (c *countUniqState) add(v string) {
 	if v == "" {
@@ -20,13 +25,22 @@ func (c *countUniqState) add(v string) {
 	}
 	if _, ok := c.seen[v]; !ok {
 		c.seen[strings.Clone(v)] = struct{}{}
+		c.budget.add(int64(len(v)) + mapEntryOverhead)
 	}
 }
 
+// merge folds o in; values both saw were counted twice, and are given
+// back.
 func (c *countUniqState) merge(o statsState) {
+	var dup int64
 	for v := range o.(*countUniqState).seen {
+		if _, ok := c.seen[v]; ok {
+			dup += int64(len(v)) + mapEntryOverhead
+			continue
+		}
 		c.seen[v] = struct{}{}
 	}
+	c.budget.add(-dup)
 }
 
 func (c *countUniqState) result() string { return strconv.Itoa(len(c.seen)) }

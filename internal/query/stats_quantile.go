@@ -20,12 +20,19 @@ func (s *statsQuantile) field() string        { return s.f }
 func (s *statsQuantile) newState() statsState { return &quantileState{phi: s.phi} }
 
 type quantileState struct {
-	phi  float64
-	vals []float64
+	phi    float64
+	vals   []float64
+	budget *memBudget
 }
+
+func (c *quantileState) setBudget(b *memBudget) { c.budget = b }
 
 func (c *quantileState) add(v string) {
 	if x, ok := parseNumber(v); ok {
+		if len(c.vals) == cap(c.vals) {
+			// Count the growth, not each value: append doubles.
+			c.budget.add(int64(max(cap(c.vals), 8)) * 8)
+		}
 		c.vals = append(c.vals, x)
 	}
 }

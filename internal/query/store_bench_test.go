@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -135,4 +136,46 @@ func BenchmarkStoreBlocks(b *testing.B) {
 		}
 		b.Logf("%-45s %4d of %4d blocks pass (%d head blocks)", q, pass, total, mem)
 	}
+}
+
+// BenchmarkStoreStreamAll streams every row of the store with the default
+// memory bound, as an export would, and reports the peak heap.
+func BenchmarkStoreStreamAll(b *testing.B) {
+	st := benchStore(b)
+	pq, err := Parse("*")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var peak uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapAlloc)
+		}
+	}()
+	b.ResetTimer()
+	rows := 0
+	for i := 0; i < b.N; i++ {
+		rows = 0
+		err := pq.Run(context.Background(), st, RunOptions{MaxMemory: DefaultHandlerOptions().MaxMemoryBytes}, func(*Row) error {
+			rows++
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	close(stop)
+	<-done
+	b.ReportMetric(float64(rows), "rows")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 }
