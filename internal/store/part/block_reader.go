@@ -30,10 +30,20 @@ type BlockReader struct {
 
 type readerSlot struct {
 	id   int
-	vals []string
-	dict []string
 	sec  []byte // the section as read
 	raw  []byte // the section decompressed
+
+	// A plain column is kept as parsed (values back to back in data, with
+	// their ends) and turned into strings only when Column asks; other
+	// encodings decode to vals at once and build data/ends for ColumnRaw
+	// on demand.
+	vals     []string
+	valsDone bool
+	dict     []string
+	data     []byte
+	ends     []uint32
+	endsDone bool
+	flat     []byte // data of a non-plain column, built by ColumnRaw
 }
 
 var blockReaderPool = sync.Pool{New: func() any { return &BlockReader{} }}
@@ -57,7 +67,10 @@ func (r *BlockReader) Reset(p *Part, i int) {
 	}
 	r.tsDone = false
 	for j := range r.slots[:r.n] {
-		clear(r.slots[j].vals) // do not pin the last block's buffers via strings
+		sl := &r.slots[j]
+		clear(sl.vals) // do not pin the last block's buffers via strings
+		clear(sl.dict)
+		sl.data = nil
 	}
 	r.n = 0
 	r.names = r.names[:0]
@@ -143,13 +156,51 @@ func (r *BlockReader) Timestamps() ([]int64, error) {
 // Column returns the values of a column, "" where a row lacks it, or nil
 // when the block has no such column.
 func (r *BlockReader) Column(name string) ([]string, error) {
+	sl, err := r.slot(name)
+	if sl == nil || err != nil {
+		return nil, err
+	}
+	if !sl.valsDone {
+		sl.vals = appendPlainStrings(sl.vals[:0], sl.data, sl.ends)
+		sl.valsDone = true
+	}
+	return sl.vals, nil
+}
+
+// ColumnRaw returns the values of a column back to back in data, row i
+// being data[ends[i-1]:ends[i]] (data[:ends[0]] for row 0), or nil, nil
+// when the block has no such column. For the message column, stored plain,
+// this is the decompressed section itself: a search can run over data in
+// one pass (bytes.Index and friends) and map hits to rows through ends,
+// without a string header per row. Both alias the reader's buffers, like
+// Column's strings.
+func (r *BlockReader) ColumnRaw(name string) (data []byte, ends []uint32, err error) {
+	sl, err := r.slot(name)
+	if sl == nil || err != nil {
+		return nil, nil, err
+	}
+	if !sl.endsDone {
+		sl.flat, sl.ends = sl.flat[:0], sl.ends[:0]
+		for _, v := range sl.vals {
+			sl.flat = append(sl.flat, v...)
+			sl.ends = append(sl.ends, uint32(len(sl.flat)))
+		}
+		sl.data = sl.flat
+		sl.endsDone = true
+	}
+	return sl.data, sl.ends, nil
+}
+
+// slot returns the decoded column name, reading it on first use, or nil
+// when the block lacks it.
+func (r *BlockReader) slot(name string) (*readerSlot, error) {
 	c := r.colHeader(name)
 	if c == nil {
 		return nil, nil
 	}
 	for i := range r.slots[:r.n] {
 		if r.slots[i].id == c.id {
-			return r.slots[i].vals, nil
+			return &r.slots[i], nil
 		}
 	}
 	if r.n == len(r.slots) {
@@ -161,13 +212,19 @@ func (r *BlockReader) Column(name string) ([]string, error) {
 		return nil, err
 	}
 	var reason string
-	s.vals, s.dict, reason = decodeColumn(s.vals, s.dict, raw, r.h.rows)
+	if len(raw) > 0 && raw[0] == encPlain {
+		s.ends, s.data, reason = decodePlain(s.ends, raw[1:], r.h.rows)
+		s.valsDone, s.endsDone = false, true
+	} else {
+		s.vals, s.dict, reason = decodeColumn(s.vals, s.dict, raw, r.h.rows)
+		s.valsDone, s.endsDone = true, false
+	}
 	if reason != "" {
 		return nil, r.corrupt("column "+name, reason)
 	}
 	s.id = c.id
 	r.n++
-	return s.vals, nil
+	return s, nil
 }
 
 // ColumnNames lists the block's columns.

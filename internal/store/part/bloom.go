@@ -81,15 +81,7 @@ type hashSet struct {
 	slots []uint64 // 0 marks an empty slot; a zero hash is kept in hasZero
 	keys  []uint64 // distinct hashes in insertion order
 	zero  bool
-	// recent is a direct-mapped cache of hashes already in the set, small
-	// enough to stay in L1. Most tokens of a log block repeat (about 7 in
-	// 8 on the corpus), and the table is too big for the nearer caches: a
-	// probe was a cache miss, and 0.45 µs/event of Write went to them.
-	recent [recentSlots]uint64
 }
-
-// recentSlots is the size of hashSet.recent: 8 KiB, a quarter of L1.
-const recentSlots = 1024
 
 func (s *hashSet) reset() {
 	if len(s.keys)*8 < len(s.slots) {
@@ -111,7 +103,6 @@ func (s *hashSet) reset() {
 	}
 	s.keys = s.keys[:0]
 	s.zero = false
-	clear(s.recent[:]) // a stale entry would keep a hash out of the set
 }
 
 func (s *hashSet) add(h uint64) {
@@ -122,11 +113,6 @@ func (s *hashSet) add(h uint64) {
 		}
 		return
 	}
-	r := &s.recent[h>>(64-10)]
-	if *r == h {
-		return
-	}
-	*r = h
 	if len(s.keys)*2 >= len(s.slots) {
 		s.grow()
 	}

@@ -124,6 +124,24 @@ func checkPart(t *testing.T, dir string, want []event.Event) *Part {
 				t.Fatalf("block %d column %q: %d values for %d rows", i, n, len(vals), len(ts))
 			}
 			cols[n] = vals
+			// ColumnRaw holds the same values back to back.
+			data, ends, err := r.ColumnRaw(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (ends == nil) != (vals == nil) || len(ends) != len(vals) {
+				t.Fatalf("block %d column %q: %d ends for %d values", i, n, len(ends), len(vals))
+			}
+			start := uint32(0)
+			for k, e := range ends {
+				if string(data[start:e]) != vals[k] {
+					t.Fatalf("block %d column %q row %d: raw %q, value %q", i, n, k, data[start:e], vals[k])
+				}
+				start = e
+			}
+			if int(start) != len(data) {
+				t.Fatalf("block %d column %q: %d bytes of data, values end at %d", i, n, len(data), start)
+			}
 		}
 		stream := p.BlockStream(i)
 		for j := range ts {
