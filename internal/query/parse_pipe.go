@@ -3,6 +3,8 @@ package query
 import (
 	"strconv"
 	"strings"
+
+	"github.com/logcaster/logcaster/internal/event"
 )
 
 // maxPipeLimit bounds N in limit, offset and top so that a typo cannot ask
@@ -15,7 +17,7 @@ func (p *parser) parsePipe() (pipe, error) {
 		return nil, err
 	}
 	if t.kind != tkWord {
-		return nil, unexpected(t, "a pipe (limit, offset, fields, sort, stats, top, uniq, where)")
+		return nil, unexpected(t, pipeNames)
 	}
 	switch strings.ToLower(t.text) {
 	case "limit", "head":
@@ -65,6 +67,14 @@ func (p *parser) parsePipe() (pipe, error) {
 			return nil, err
 		}
 		return &pipeUniq{names: names}, nil
+	case "extract":
+		return p.parseExtract()
+	case "unpack_json":
+		from, err := p.parseFrom()
+		if err != nil {
+			return nil, err
+		}
+		return &pipeUnpackJSON{from: from}, nil
 	case "where", "filter":
 		f, err := p.parseOr("message")
 		if err != nil {
@@ -72,7 +82,52 @@ func (p *parser) parsePipe() (pipe, error) {
 		}
 		return &pipeWhere{f: f}, nil
 	}
-	return nil, unexpected(t, "a pipe (limit, offset, fields, sort, stats, top, uniq, where)")
+	return nil, unexpected(t, pipeNames)
+}
+
+// pipeNames lists the pipes, for errors.
+const pipeNames = "a pipe (limit, offset, fields, sort, stats, top, uniq, where, extract, unpack_json)"
+
+// parseFrom reads an optional `from field`; the message when absent.
+func (p *parser) parseFrom() (string, error) {
+	if t, _ := p.lx.peek(); !isWordKw(t, "from") {
+		return event.FieldMessage, nil
+	}
+	p.lx.next()
+	t, err := p.lx.next()
+	if err != nil {
+		return "", err
+	}
+	if t.kind != tkWord && t.kind != tkString {
+		return "", unexpected(t, "a field name")
+	}
+	return fieldName(t.text), nil
+}
+
+// parseExtract reads `extract "pattern" [from field]` or
+// `extract from field "pattern"`.
+func (p *parser) parseExtract() (pipe, error) {
+	from, err := p.parseFrom()
+	if err != nil {
+		return nil, err
+	}
+	t, err := p.lx.next()
+	if err != nil {
+		return nil, err
+	}
+	if t.kind != tkString {
+		return nil, unexpected(t, `a quoted pattern like "user=<user> "`)
+	}
+	steps, perr := parseExtractPattern(t.text)
+	if perr != nil {
+		return nil, &ParseError{Pos: t.pos, Msg: "bad extract pattern: " + perr.Error()}
+	}
+	if from == event.FieldMessage {
+		if from, err = p.parseFrom(); err != nil {
+			return nil, err
+		}
+	}
+	return &pipeExtract{pattern: t.text, from: from, steps: steps}, nil
 }
 
 func (p *parser) expectWord(w string) error {
