@@ -12,8 +12,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // queryDefaultSince is how far back `logcaster query` looks without
@@ -87,12 +89,77 @@ func envOr(name, def string) string {
 	return def
 }
 
-// terminalWidth reads COLUMNS, as shells export it, falling back to 120.
+// terminalWidth reads COLUMNS, as shells export it, then asks the
+// terminal on stdout, falling back to 120.
 func terminalWidth() int {
 	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n >= 40 {
 		return n
 	}
+	var ws struct{ rows, cols, x, y uint16 }
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, os.Stdout.Fd(), syscall.TIOCGWINSZ, uintptr(unsafe.Pointer(&ws)))
+	if errno == 0 && ws.cols >= 40 {
+		return int(ws.cols)
+	}
 	return queryDefaultWidth
+}
+
+// maxTableRows is how many stats rows are held to size the columns; more
+// are printed in chunks of this many, each sized on its own.
+const maxTableRows = 1000
+
+// table prints rows as aligned columns that fit a width: columns are
+// shrunk, widest first, and cut values end in an ellipsis.
+type table struct {
+	header []string
+	rows   [][]string
+}
+
+func (t *table) flush(w io.Writer, width int) {
+	if len(t.rows) == 0 {
+		return
+	}
+	n := len(t.header)
+	widths := make([]int, n)
+	for i, h := range t.header {
+		widths[i] = utf8.RuneCountInString(h)
+	}
+	for _, r := range t.rows {
+		for i, v := range r {
+			widths[i] = max(widths[i], utf8.RuneCountInString(v))
+		}
+	}
+	// Two spaces between columns; shrink the widest column until it fits
+	// (but no column below 4, so something of each stays readable).
+	for {
+		total := 2 * (n - 1)
+		widest := 0
+		for i, c := range widths {
+			total += c
+			if c > widths[widest] {
+				widest = i
+			}
+		}
+		if total <= width || widths[widest] <= 4 {
+			break
+		}
+		widths[widest] = max(4, widths[widest]-(total-width))
+	}
+	line := func(vals []string) {
+		var b strings.Builder
+		for i, v := range vals {
+			v = cut(v, widths[i])
+			b.WriteString(v)
+			if i < n-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(v)+2))
+			}
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+	line(t.header)
+	for _, r := range t.rows {
+		line(r)
+	}
+	t.rows = t.rows[:0]
 }
 
 // isTerminal reports whether w is a character device (colour only then).
@@ -117,7 +184,8 @@ func printTable(r io.Reader, w io.Writer, width int, colour bool) error {
 	defer bw.Flush()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	var header []string
+	var tab table
+	defer func() { tab.flush(bw, width) }()
 	for sc.Scan() {
 		var row map[string]any
 		d := json.NewDecoder(strings.NewReader(sc.Text()))
@@ -126,6 +194,7 @@ func printTable(r io.Reader, w io.Writer, width int, colour bool) error {
 			return fmt.Errorf("query: bad line from server: %w", err)
 		}
 		if e, ok := row["error"]; ok && len(row) == 1 {
+			tab.flush(bw, width)
 			bw.Flush()
 			return fmt.Errorf("query: %v", e)
 		}
@@ -133,19 +202,20 @@ func printTable(r io.Reader, w io.Writer, width int, colour bool) error {
 			printEvent(bw, row, ts, width, colour)
 			continue
 		}
-		// A stats row: print the field names once, then values in order.
-		if header == nil {
-			header = orderedKeys(sc.Text())
-			fmt.Fprintln(bw, strings.Join(header, "\t"))
+		// A stats row: columns named by the first row's fields, in order.
+		if tab.header == nil {
+			tab.header = orderedKeys(sc.Text())
 		}
-		vals := make([]string, len(header))
-		for i, k := range header {
-			vals[i] = fmt.Sprint(row[k])
-			if row[k] == nil {
-				vals[i] = ""
+		vals := make([]string, len(tab.header))
+		for i, k := range tab.header {
+			if row[k] != nil {
+				vals[i] = strings.Join(strings.Fields(fmt.Sprint(row[k])), " ")
 			}
 		}
-		fmt.Fprintln(bw, strings.Join(vals, "\t"))
+		tab.rows = append(tab.rows, vals)
+		if len(tab.rows) == maxTableRows {
+			tab.flush(bw, width)
+		}
 	}
 	return sc.Err()
 }

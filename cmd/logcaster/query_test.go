@@ -69,7 +69,7 @@ func TestQueryCommand(t *testing.T) {
 	if err := queryMain([]string{"--server", srv.URL, "--since", "3h", "* | stats count() as n by (level)"}, &out, &errb); err != nil {
 		t.Fatal(err)
 	}
-	if got := out.String(); got != "level\tn\nERROR\t2\nINFO\t1\n" {
+	if got := out.String(); got != "level  n\nERROR  2\nINFO   1\n" {
 		t.Errorf("stats output %q", got)
 	}
 
@@ -79,5 +79,28 @@ func TestQueryCommand(t *testing.T) {
 	}
 	if err := queryMain([]string{"--server", srv.URL}, &out, &errb); err == nil {
 		t.Error("no query: no error")
+	}
+}
+
+// TestTableFits: stats columns are aligned and shrunk to the width, the
+// widest first, cut values marked with an ellipsis.
+func TestTableFits(t *testing.T) {
+	in := `{"host":"web-1","path":"/api/v1/orders/12345/items?expand=all","count()":"12"}
+{"host":"db-primary-0","path":"/","count()":"7"}
+`
+	var out strings.Builder
+	if err := printTable(strings.NewReader(in), &out, 40, false); err != nil {
+		t.Fatal(err)
+	}
+	want := "host          path               count()\n" +
+		"web-1         /api/v1/orders/1…  12\n" +
+		"db-primary-0  /                  7\n"
+	if out.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", out.String(), want)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if n := len([]rune(l)); n > 40 {
+			t.Errorf("line of %d characters: %q", n, l)
+		}
 	}
 }
