@@ -29,9 +29,9 @@ type BlockReader struct {
 }
 
 type readerSlot struct {
-	id   int
-	sec  []byte // the section as read
-	raw  []byte // the section decompressed
+	id  int
+	sec []byte // the section as read
+	raw []byte // the section decompressed
 
 	// A plain column is kept as parsed (values back to back in data, with
 	// their ends) and turned into strings only when Column asks; other

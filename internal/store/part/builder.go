@@ -59,6 +59,7 @@ type builderCol struct {
 	name     string
 	vals     []string // one a row up to the last row that set it
 	nonEmpty int
+	bytes    int // of the values
 }
 
 // reuse readies a reset builder for a new Write or Merge: its columns'
@@ -76,7 +77,7 @@ func (b *blockBuilder) reset() {
 		c := &b.cols[i]
 		clear(c.vals) // drop references to the strings of the last block
 		c.vals = c.vals[:0]
-		c.nonEmpty = 0
+		c.nonEmpty, c.bytes = 0, 0
 	}
 	b.raw = 0
 	b.arena.reset()
@@ -100,7 +101,7 @@ func (b *blockBuilder) set(ci int, v string) {
 		}
 		b.cols[n].name = b.schema.names[n]
 		b.cols[n].vals = b.cols[n].vals[:0]
-		b.cols[n].nonEmpty = 0
+		b.cols[n].nonEmpty, b.cols[n].bytes = 0, 0
 	}
 	row := len(b.ts) - 1
 	c := &b.cols[ci]
@@ -115,6 +116,7 @@ func (b *blockBuilder) set(ci int, v string) {
 	}
 	c.vals = append(c.vals, v)
 	c.nonEmpty++
+	c.bytes += len(v)
 	b.raw += len(v)
 }
 

@@ -14,10 +14,17 @@ import (
 func TestCorruption(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
 	evs := genEvents(rng, 2000)
-	src := filepath.Join(t.TempDir(), "src")
-	if _, err := Write(src, evs, Meta{Sources: []string{"a"}}, WriteOptions{ZstdLevel: 1, MaxBlockRows: 200, MaxBlockBytes: 1 << 20}); err != nil {
-		t.Fatal(err)
+	for _, codec := range []Codec{CodecZstd, CodecS2} {
+		src := filepath.Join(t.TempDir(), "src")
+		opts := WriteOptions{Codec: codec, ZstdLevel: 1, MaxBlockRows: 200, MaxBlockBytes: 1 << 20}
+		if _, err := Write(src, evs, Meta{Sources: []string{"a"}}, opts); err != nil {
+			t.Fatal(err)
+		}
+		corruptFiles(t, rng, src)
 	}
+}
+
+func corruptFiles(t *testing.T, rng *rand.Rand, src string) {
 	for _, name := range []string{metaFile, indexFile, bloomsFile, dataFile} {
 		orig, err := os.ReadFile(filepath.Join(src, name))
 		if err != nil {

@@ -45,20 +45,29 @@ func BenchmarkBlockTokens(b *testing.B) {
 }
 
 // BenchmarkEncodeBlock encodes one 8192-row block of corpus events (every
-// column, blooms, zstd level 1), as Write's workers do.
+// column, blooms, compression), as Write's workers do, with each codec.
 func BenchmarkEncodeBlock(b *testing.B) {
 	evs := blockOfCorpus(b, "apache", 8192)
-	schema := newColSchema()
-	j := getBlockJob(schema, false)
-	e := getBlockEncoder(1)
-	b.ReportAllocs()
-	b.ResetTimer()
-	defer threadCPU(b, len(evs))()
-	for i := 0; i < b.N; i++ {
-		for k := range evs {
-			j.b.addEvent(&evs[k])
-		}
-		e.encode(j)
+	s2opts := DefaultWriteOptions()
+	s2opts.Codec = CodecS2
+	for _, c := range []struct {
+		name string
+		opts WriteOptions
+	}{{"zstd1", DefaultWriteOptions()}, {"s2", s2opts}} {
+		b.Run(c.name, func(b *testing.B) {
+			j := getBlockJob(newColSchema(), false)
+			e := getBlockEncoder(c.opts)
+			b.ReportAllocs()
+			b.ResetTimer()
+			defer threadCPU(b, len(evs))()
+			for i := 0; i < b.N; i++ {
+				for k := range evs {
+					j.b.addEvent(&evs[k])
+				}
+				e.encode(j)
+			}
+			b.ReportMetric(float64(len(j.data)+len(j.blooms))/float64(len(evs)), "B/event")
+		})
 	}
 }
 

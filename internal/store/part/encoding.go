@@ -2,7 +2,10 @@ package part
 
 import (
 	"encoding/binary"
+	"slices"
 	"unsafe"
+
+	"github.com/klauspost/compress/s2"
 )
 
 // Section framing: every timestamp and column section in data.bin starts
@@ -10,9 +13,10 @@ import (
 const (
 	compNone byte = 0
 	compZstd byte = 1
+	compS2   byte = 2
 )
 
-// minCompress is the smallest payload worth handing to zstd: below it the
+// minCompress is the smallest payload worth compressing: below it the
 // frame header costs more than it saves.
 const minCompress = 64
 
@@ -23,15 +27,29 @@ const (
 	encConst byte = 2 // uvarint length, bytes: every row has this value
 )
 
-// appendSection appends raw as a section to dst, compressed with zstd at
-// level when that makes it smaller.
-func appendSection(dst, raw []byte, level int) []byte {
+// appendSection appends raw as a section to dst, compressed with codec
+// (zstd at level) when that makes it smaller.
+func appendSection(dst, raw []byte, codec Codec, level int) []byte {
 	if len(raw) >= minCompress {
 		start := len(dst)
-		dst = append(dst, compZstd)
+		comp := compZstd
+		if codec == CodecS2 {
+			comp = compS2
+		}
+		dst = append(dst, comp)
 		dst = binary.AppendUvarint(dst, uint64(len(raw)))
 		hdr := len(dst) - start
-		dst = getEncoder(level).EncodeAll(raw, dst)
+		if codec == CodecS2 {
+			need := s2.MaxEncodedLen(len(raw))
+			if need < 0 {
+				panic("BUG: section too large for s2")
+			}
+			dst = slices.Grow(dst, need)
+			out := s2.Encode(dst[len(dst):len(dst)+need], raw)
+			dst = dst[:len(dst)+len(out)]
+		} else {
+			dst = getEncoder(level).EncodeAll(raw, dst)
+		}
 		if len(dst)-start-hdr < len(raw) {
 			return dst
 		}
@@ -76,6 +94,16 @@ func decodeSection(bufp *[]byte, sec []byte) ([]byte, string) {
 		if uint64(len(out)) != n {
 			return out, "decoded length mismatch"
 		}
+		return out, ""
+	case compS2:
+		if dl, err := s2.DecodedLen(d.b); err != nil || uint64(dl) != n {
+			return buf, "s2 length mismatch"
+		}
+		out, err := s2.Decode(buf[:cap(buf)], d.b)
+		if err != nil {
+			return buf, "s2: " + err.Error()
+		}
+		*bufp = out[:0]
 		return out, ""
 	}
 	return buf, "unknown compression"

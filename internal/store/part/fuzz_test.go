@@ -13,15 +13,21 @@ import (
 // beyond the limits.
 func FuzzBlockDecode(f *testing.F) {
 	var raw []byte
-	f.Add(appendSection(nil, appendPlain(nil, []string{"a", "", "hello world"}), 1), 3)
-	f.Add(appendSection(nil, appendDict(nil, []string{"x", "y"}, []byte{0, 1, 1, 0}), 1), 4)
-	f.Add(appendSection(nil, appendConst(nil, "same"), 1), 5)
-	f.Add(appendSection(nil, appendTimestamps(nil, []int64{1e9, 2e9, 2e9, 5e9}), 1), 4)
+	f.Add(appendSection(nil, appendPlain(nil, []string{"a", "", "hello world"}), CodecZstd, 1), 3)
+	f.Add(appendSection(nil, appendDict(nil, []string{"x", "y"}, []byte{0, 1, 1, 0}), CodecZstd, 1), 4)
+	f.Add(appendSection(nil, appendConst(nil, "same"), CodecZstd, 1), 5)
+	f.Add(appendSection(nil, appendTimestamps(nil, []int64{1e9, 2e9, 2e9, 5e9}), CodecZstd, 1), 4)
+	f.Add(appendSection(nil, appendPlain(nil, []string{"s2 value one", "s2 value one", "s2 value two", "s2 value one"}), CodecS2, 0), 4)
+	ts := make([]int64, 100) // long enough for S2 to compress
+	for i := range ts {
+		ts[i] = 1e9 + int64(i)*4e7
+	}
+	f.Add(appendSection(nil, appendTimestamps(nil, ts), CodecS2, 0), len(ts))
 	long := make([]string, 200)
 	for i := range long {
 		long[i] = "value number one two three"
 	}
-	f.Add(appendSection(nil, appendPlain(nil, long), 3), 200)
+	f.Add(appendSection(nil, appendPlain(nil, long), CodecZstd, 3), 200)
 	f.Fuzz(func(t *testing.T, sec []byte, rows int) {
 		if rows < 0 || rows > maxBlockRows {
 			return

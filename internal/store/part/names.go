@@ -19,7 +19,9 @@ const (
 )
 
 // formatVersion is written after each magic; Open refuses other versions.
-const formatVersion = 1
+// Version 2 added S2-compressed sections (compression byte 2); nothing
+// was deployed with version 1, so it is not read.
+const formatVersion = 2
 
 // headerLen is the magic and the version byte at the start of each file.
 const headerLen = 5

@@ -2,9 +2,26 @@ package part
 
 import "fmt"
 
+// Codec is how Write and Merge compress the sections of a part.
+type Codec uint8
+
+const (
+	// CodecZstd compresses with zstd at WriteOptions.ZstdLevel: the
+	// smallest parts, for merges (the zero value, so options built from
+	// DefaultWriteOptions keep it).
+	CodecZstd Codec = iota
+	// CodecS2 compresses with S2 (klauspost/compress/s2, block format).
+	// On the gencorpus messages it wrote about twice as fast as zstd level
+	// 1 (637 vs 316 MB/s) and decoded faster (1.6 vs 1.3 GB/s), at 1.7
+	// times the bytes (62 vs 37 B/event): a fit for flush parts, which a
+	// merge soon reads once and rewrites with zstd.
+	CodecS2
+)
+
 // WriteOptions tune how Write and Merge encode a part.
 type WriteOptions struct {
-	ZstdLevel     int // the engine uses a fast level for flushes, a stronger one for merges
+	Codec         Codec
+	ZstdLevel     int // for CodecZstd: the engine uses a fast level for flushes, a stronger one for merges
 	MaxBlockRows  int // rows per block at most
 	MaxBlockBytes int // raw bytes per block at most
 	// Parallelism is how many goroutines encode blocks (tokenizing for the
@@ -20,8 +37,14 @@ func DefaultWriteOptions() WriteOptions {
 
 // Validate reports options that cannot work.
 func (o WriteOptions) Validate() error {
-	if o.ZstdLevel < 1 || o.ZstdLevel > 22 {
-		return fmt.Errorf("zstd level %d out of range 1..22", o.ZstdLevel)
+	switch o.Codec {
+	case CodecZstd:
+		if o.ZstdLevel < 1 || o.ZstdLevel > 22 {
+			return fmt.Errorf("zstd level %d out of range 1..22", o.ZstdLevel)
+		}
+	case CodecS2:
+	default:
+		return fmt.Errorf("unknown codec %d", o.Codec)
 	}
 	if o.MaxBlockRows < 1 {
 		return fmt.Errorf("max block rows %d must be positive", o.MaxBlockRows)

@@ -93,7 +93,7 @@ func newPartWriter(dir string, opts WriteOptions, copyStrings bool) (*partWriter
 		workers = runtime.GOMAXPROCS(0)
 	}
 	if workers <= 1 {
-		w.enc = getBlockEncoder(opts.ZstdLevel)
+		w.enc = getBlockEncoder(opts)
 		w.maxJobs = 1
 	} else {
 		w.maxJobs = jobsPerWorker * workers
@@ -102,7 +102,7 @@ func newPartWriter(dir string, opts WriteOptions, copyStrings bool) (*partWriter
 			w.workers.Add(1)
 			go func() {
 				defer w.workers.Done()
-				enc := getBlockEncoder(opts.ZstdLevel)
+				enc := getBlockEncoder(opts)
 				defer putBlockEncoder(enc)
 				for j := range w.work {
 					enc.encode(j)
