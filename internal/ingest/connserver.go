@@ -161,10 +161,18 @@ func (s *ConnServer) Shutdown(ctx context.Context) error {
 // maxIndexRuns bounds the per-batch table CountIngested adds up in.
 const maxIndexRuns = 16
 
-// CountIngested counts a submitted batch's events by index and its input
-// bytes. The counts are added up per index first (a handful of indexes a
-// batch at most), so a batch costs a few metric updates, not one an event.
+// CountIngested counts a submitted batch's events by index (CountEvents)
+// and its input bytes (Batch.Bytes).
 func CountIngested(m *metrics.Metrics, protocol string, b *event.Batch) {
+	CountEvents(m, protocol, b)
+	m.Bytes(protocol, b.Bytes)
+}
+
+// CountEvents counts a submitted batch's events by index, for adapters that
+// count their input bytes themselves (per HTTP body, say). The counts are
+// added up per index first (a handful of indexes a batch at most), so a
+// batch costs a few metric updates, not one an event.
+func CountEvents(m *metrics.Metrics, protocol string, b *event.Batch) {
 	if m == nil {
 		return
 	}
@@ -190,5 +198,4 @@ func CountIngested(m *metrics.Metrics, protocol string, b *event.Batch) {
 	for j := 0; j < n; j++ {
 		m.Ingested(protocol, idx[j], cnt[j])
 	}
-	m.Bytes(protocol, b.Bytes)
 }

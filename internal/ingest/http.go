@@ -5,16 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
-
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/logcaster/logcaster/internal/event"
 	"github.com/logcaster/logcaster/internal/metrics"
@@ -116,8 +110,6 @@ type ingestAnswer struct {
 	RejectedTotal int            `json:"rejected_total,omitempty"`
 }
 
-var errBodyTooLarge = errors.New("body too large")
-
 func (h *ingestHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := h.opts.Metrics
 	if r.Method != http.MethodPost {
@@ -133,14 +125,14 @@ func (h *ingestHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid index name")
 		return
 	}
-	buf := getBodyBuffer()
-	defer putBodyBuffer(buf)
-	if err := h.readBody(r, buf); err != nil {
+	buf := GetBodyBuffer()
+	defer PutBodyBuffer(buf)
+	if err := ReadBody(r, buf, h.opts.MaxBodyBytes); err != nil {
 		switch {
-		case errors.Is(err, errBodyTooLarge):
+		case errors.Is(err, ErrBodyTooLarge):
 			m.Rejected(protoHTTP, "body_too_large", 1)
 			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.opts.MaxBodyBytes))
-		case errors.Is(err, errUnknownEncoding):
+		case errors.Is(err, ErrUnknownEncoding):
 			writeError(w, http.StatusUnsupportedMediaType, err.Error())
 		default:
 			writeError(w, http.StatusBadRequest, "read body: "+err.Error())
@@ -223,45 +215,6 @@ func (h *ingestHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, &ans)
 }
 
-var errUnknownEncoding = errors.New("unsupported Content-Encoding (use gzip, zstd or none)")
-
-// readBody reads the decompressed body into buf, failing with
-// errBodyTooLarge beyond MaxBodyBytes.
-func (h *ingestHandler) readBody(r *http.Request, buf *bytes.Buffer) error {
-	var src io.Reader = r.Body
-	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
-	switch enc {
-	case "", "identity":
-		if r.ContentLength > h.opts.MaxBodyBytes {
-			return errBodyTooLarge
-		}
-	case "gzip", "x-gzip":
-		zr := getGzip()
-		defer putGzip(zr)
-		if err := zr.Reset(r.Body); err != nil {
-			return fmt.Errorf("gzip: %w", err)
-		}
-		src = zr
-	case "zstd":
-		zr := getZstd()
-		defer putZstd(zr)
-		if err := zr.Reset(r.Body); err != nil {
-			return fmt.Errorf("zstd: %w", err)
-		}
-		src = zr
-	default:
-		return errUnknownEncoding
-	}
-	n, err := buf.ReadFrom(io.LimitReader(src, h.opts.MaxBodyBytes+1))
-	if err != nil {
-		return err
-	}
-	if n > h.opts.MaxBodyBytes {
-		return errBodyTooLarge
-	}
-	return nil
-}
-
 func validIndexName(s string) bool {
 	if len(s) == 0 || len(s) > maxIndexNameLen {
 		return false
@@ -287,50 +240,4 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)+1))
 	w.WriteHeader(code)
 	w.Write(append(out, '\n'))
-}
-
-// maxPooledBody is the largest body buffer kept for reuse: bigger ones are
-// rare and would pin their memory.
-const maxPooledBody = 8 << 20
-
-var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-func getBodyBuffer() *bytes.Buffer { return bodyBuffers.Get().(*bytes.Buffer) }
-
-func putBodyBuffer(b *bytes.Buffer) {
-	if b.Cap() <= maxPooledBody {
-		b.Reset()
-		bodyBuffers.Put(b)
-	}
-}
-
-var gzipReaders sync.Pool
-
-func getGzip() *gzip.Reader {
-	if zr, ok := gzipReaders.Get().(*gzip.Reader); ok {
-		return zr
-	}
-	return new(gzip.Reader)
-}
-
-func putGzip(zr *gzip.Reader) { gzipReaders.Put(zr) }
-
-var zstdReaders sync.Pool
-
-func getZstd() *zstd.Decoder {
-	if zr, ok := zstdReaders.Get().(*zstd.Decoder); ok {
-		return zr
-	}
-	// One goroutine per decoder: requests already run in parallel, and a
-	// pooled decoder must not keep goroutines alive.
-	zr, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
-	if err != nil {
-		panic("BUG: zstd decoder options: " + err.Error())
-	}
-	return zr
-}
-
-func putZstd(zr *zstd.Decoder) {
-	zr.Reset(nil)
-	zstdReaders.Put(zr)
 }

@@ -74,15 +74,15 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request, pathIndex string)
 		writeESError(w, http.StatusBadRequest, "invalid_index_name_exception", "invalid index name in the path")
 		return
 	}
-	buf := getBodyBuffer()
-	defer putBodyBuffer(buf)
-	if err := readBody(r, buf, h.opts.MaxBodyBytes); err != nil {
+	buf := ingest.GetBodyBuffer()
+	defer ingest.PutBodyBuffer(buf)
+	if err := ingest.ReadBody(r, buf, h.opts.MaxBodyBytes); err != nil {
 		switch {
-		case errors.Is(err, errBodyTooLarge):
+		case errors.Is(err, ingest.ErrBodyTooLarge):
 			m.Rejected(protocol, "body_too_large", 1)
 			writeESError(w, http.StatusRequestEntityTooLarge, "content_too_long_exception",
 				fmt.Sprintf("body larger than %d bytes once decompressed", h.opts.MaxBodyBytes))
-		case errors.Is(err, errUnknownEncoding):
+		case errors.Is(err, ingest.ErrUnknownEncoding):
 			m.Rejected(protocol, "bad_encoding", 1)
 			writeESError(w, http.StatusUnsupportedMediaType, "illegal_argument_exception", err.Error())
 		default:
@@ -126,7 +126,7 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request, pathIndex string)
 			writeESError(w, http.StatusServiceUnavailable, "unavailable_shards_exception", "store batch: "+err.Error())
 			return
 		}
-		countIngested(h, st.batches[i])
+		ingest.CountEvents(h.opts.Metrics, protocol, st.batches[i])
 	}
 	m.Rejected(protocol, "invalid_document", st.refused)
 
@@ -139,21 +139,6 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request, pathIndex string)
 	out = append(out, "]}\n"...)
 	st.out = out
 	writeRaw(w, http.StatusOK, out)
-}
-
-// countIngested counts the batch's events, one Add per run of one index.
-func countIngested(h *handler, b *event.Batch) {
-	m := h.opts.Metrics
-	if m == nil {
-		return
-	}
-	start := 0
-	for i := 1; i <= len(b.Events); i++ {
-		if i == len(b.Events) || b.Events[i].Index != b.Events[start].Index {
-			m.Ingested(protocol, b.Events[start].Index, i-start)
-			start = i
-		}
-	}
 }
 
 // parseBulk turns body into st.batches and st.items. It fails only for a

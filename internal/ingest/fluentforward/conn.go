@@ -9,6 +9,7 @@ import (
 	"github.com/tinylib/msgp/msgp"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/ingest"
 	"github.com/logcaster/logcaster/internal/pipeline"
 )
 
@@ -159,7 +160,7 @@ func (fc *conn) flush() (*pipeline.Ticket, error) {
 		m.Dropped(protocol, "shutdown", b.Len())
 		s.log.Error("fluent forward: batch lost", "remote", fc.c.RemoteAddr().String(), "events", b.Len(), "err", err)
 	} else {
-		countIngested(m, b)
+		ingest.CountIngested(m, protocol, b)
 	}
 	fc.batch = &event.Batch{Events: make([]event.Event, 0, min(s.opts.BatchEvents, 2*b.Len()))}
 	return t, err

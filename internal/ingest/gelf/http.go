@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/ingest"
 	"github.com/logcaster/logcaster/internal/pipeline"
 )
 
@@ -93,7 +94,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("gelf http: message not stored", "err", err)
 		return
 	}
-	countIngested(m, protoHTTP, b)
+	ingest.CountIngested(m, protoHTTP, b)
 	w.WriteHeader(http.StatusAccepted)
 }
 

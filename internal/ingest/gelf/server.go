@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/logcaster/logcaster/internal/event"
 	"github.com/logcaster/logcaster/internal/ingest"
 	"github.com/logcaster/logcaster/internal/metrics"
 )
@@ -229,20 +228,4 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 		return fmt.Errorf("gelf shutdown: %w", ctx.Err())
 	}
-}
-
-// countIngested counts a batch's events, one metrics call per run of
-// events of one index.
-func countIngested(m *metrics.Metrics, protocol string, b *event.Batch) {
-	if m == nil {
-		return
-	}
-	start := 0
-	for i := 1; i <= len(b.Events); i++ {
-		if i == len(b.Events) || b.Events[i].Index != b.Events[start].Index {
-			m.Ingested(protocol, b.Events[start].Index, i-start)
-			start = i
-		}
-	}
-	m.Bytes(protocol, b.Bytes)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/ingest"
 )
 
 // acceptBackoffMax caps the pause after a failing Accept (out of file
@@ -205,7 +206,7 @@ func (tc *tcpConn) flush() {
 		m.Dropped(protoTCP, "shutdown", b.Len())
 		s.log.Error("gelf tcp: batch lost", "remote", tc.c.RemoteAddr().String(), "events", b.Len(), "err", err)
 	} else {
-		countIngested(m, protoTCP, b)
+		ingest.CountIngested(m, protoTCP, b)
 	}
 	tc.batch = &event.Batch{Events: make([]event.Event, 0, min(s.opts.BatchEvents, 2*b.Len()))}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/ingest"
 	"github.com/logcaster/logcaster/internal/pipeline"
 )
 
@@ -168,7 +169,7 @@ func (s *Server) udpWorker() {
 			m.Dropped(protoUDP, reason, b.Len())
 			continue
 		}
-		countIngested(m, protoUDP, b)
+		ingest.CountIngested(m, protoUDP, b)
 	}
 }
 

@@ -124,9 +124,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unsupported Content-Type "+ct+" (use application/json or application/x-protobuf)", http.StatusUnsupportedMediaType)
 		return
 	}
-	buf := getBodyBuffer()
-	defer putBodyBuffer(buf)
-	if err := readBody(r, buf, h.opts.MaxBodyBytes); err != nil {
+	buf := ingest.GetBodyBuffer()
+	defer ingest.PutBodyBuffer(buf)
+	if err := ingest.ReadBody(r, buf, h.opts.MaxBodyBytes); err != nil {
 		h.bodyError(w, err)
 		return
 	}
@@ -171,7 +171,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "store batch: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		countIngested(m, st.batches[i])
+		ingest.CountEvents(m, protocol, st.batches[i])
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -179,28 +179,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *handler) bodyError(w http.ResponseWriter, err error) {
 	m := h.opts.Metrics
 	switch {
-	case errors.Is(err, errBodyTooLarge), errors.Is(err, errTooLarge):
+	case errors.Is(err, ingest.ErrBodyTooLarge), errors.Is(err, errTooLarge):
 		m.Rejected(protocol, "body_too_large", 1)
 		http.Error(w, fmt.Sprintf("body larger than %d bytes", h.opts.MaxBodyBytes), http.StatusRequestEntityTooLarge)
-	case errors.Is(err, errUnknownEncoding):
+	case errors.Is(err, ingest.ErrUnknownEncoding):
 		m.Rejected(protocol, "bad_encoding", 1)
 		http.Error(w, err.Error(), http.StatusUnsupportedMediaType)
 	default:
 		m.Rejected(protocol, "malformed_push", 1)
 		http.Error(w, "malformed push: "+err.Error(), http.StatusBadRequest)
-	}
-}
-
-// countIngested counts the batch's events, one Add per run of one index.
-func countIngested(m *metrics.Metrics, b *event.Batch) {
-	if m == nil {
-		return
-	}
-	start := 0
-	for i := 1; i <= len(b.Events); i++ {
-		if i == len(b.Events) || b.Events[i].Index != b.Events[start].Index {
-			m.Ingested(protocol, b.Events[start].Index, i-start)
-			start = i
-		}
 	}
 }

@@ -43,6 +43,10 @@ type pushState struct {
 	interned map[string]string
 }
 
+// maxPooledSnappy is the largest decompression buffer kept for reuse:
+// bigger ones are rare and would pin their memory.
+const maxPooledSnappy = 8 << 20
+
 var pushStates = sync.Pool{New: func() any { return &pushState{interned: map[string]string{}} }}
 
 func getPushState() *pushState { return pushStates.Get().(*pushState) }
@@ -51,7 +55,7 @@ func putPushState(st *pushState) {
 	clear(st.batches)
 	st.batches, st.batch = st.batches[:0], nil
 	st.slab = nil // the slab belongs to the stored batches now
-	if cap(st.snappy) > maxPooledBody {
+	if cap(st.snappy) > maxPooledSnappy {
 		st.snappy = nil
 	}
 	pushStates.Put(st)

@@ -123,14 +123,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, isJSON, http.StatusMethodNotAllowed, "use POST")
 		return
 	}
-	buf := getBodyBuffer()
-	defer putBodyBuffer(buf)
-	if err := readBody(r, buf, h.opts.MaxBodyBytes); err != nil {
+	buf := ingest.GetBodyBuffer()
+	defer ingest.PutBodyBuffer(buf)
+	if err := ingest.ReadBody(r, buf, h.opts.MaxBodyBytes); err != nil {
 		switch {
-		case errors.Is(err, errBodyTooLarge):
+		case errors.Is(err, ingest.ErrBodyTooLarge):
 			m.Rejected(protocol, "body_too_large", 1)
 			writeStatus(w, isJSON, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes once decompressed", h.opts.MaxBodyBytes))
-		case errors.Is(err, errUnknownEncoding):
+		case errors.Is(err, ingest.ErrUnknownEncoding):
 			m.Rejected(protocol, "bad_encoding", 1)
 			writeStatus(w, isJSON, http.StatusUnsupportedMediaType, err.Error())
 		default:
@@ -181,7 +181,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeStatus(w, isJSON, http.StatusServiceUnavailable, "store batch: "+err.Error())
 			return
 		}
-		countIngested(m, conv.batches[i])
+		ingest.CountEvents(m, protocol, conv.batches[i])
 	}
 	m.Rejected(protocol, "invalid_record", conv.rejected)
 
@@ -242,18 +242,4 @@ func writeBody(w http.ResponseWriter, isJSON bool, code int, out []byte) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(code)
 	w.Write(out)
-}
-
-// countIngested counts the batch's events, one Add per run of one index.
-func countIngested(m *metrics.Metrics, b *event.Batch) {
-	if m == nil {
-		return
-	}
-	start := 0
-	for i := 1; i <= len(b.Events); i++ {
-		if i == len(b.Events) || b.Events[i].Index != b.Events[start].Index {
-			m.Ingested(protocol, b.Events[start].Index, i-start)
-			start = i
-		}
-	}
 }

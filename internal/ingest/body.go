@@ -1,4 +1,4 @@
-package loki
+package ingest
 
 import (
 	"bytes"
@@ -13,24 +13,22 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// Errors of readBody, told apart to pick the status code.
+// Errors of ReadBody, told apart to pick the status code (413, 415).
 var (
-	errBodyTooLarge    = errors.New("body too large")
-	errUnknownEncoding = errors.New("unsupported Content-Encoding (use gzip, zstd or none)")
+	ErrBodyTooLarge    = errors.New("body too large")
+	ErrUnknownEncoding = errors.New("unsupported Content-Encoding (use gzip, zstd or none)")
 )
 
-// readBody reads r's body, decompressed as its Content-Encoding says, into
-// buf. It stops at max bytes of decompressed data and returns
-// errBodyTooLarge, so a gzip bomb costs at most max bytes of memory.
-//
-// It mirrors internal/ingest's private readBody (same encodings, same
-// limit semantics); it is repeated here because that one is not exported.
-func readBody(r *http.Request, buf *bytes.Buffer, max int64) error {
+// ReadBody reads r's body, decompressed as its Content-Encoding says
+// (none, gzip or zstd), into buf. It stops at max bytes of decompressed
+// data and returns ErrBodyTooLarge, so a gzip bomb costs at most max bytes
+// of memory. Every HTTP protocol adapter reads its body with it.
+func ReadBody(r *http.Request, buf *bytes.Buffer, max int64) error {
 	var src io.Reader = r.Body
 	switch strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))) {
 	case "", "identity":
 		if r.ContentLength > max {
-			return errBodyTooLarge
+			return ErrBodyTooLarge
 		}
 	case "gzip", "x-gzip":
 		zr := getGzip()
@@ -47,14 +45,14 @@ func readBody(r *http.Request, buf *bytes.Buffer, max int64) error {
 		}
 		src = zr
 	default:
-		return errUnknownEncoding
+		return ErrUnknownEncoding
 	}
 	n, err := buf.ReadFrom(io.LimitReader(src, max+1))
 	if err != nil {
 		return err
 	}
 	if n > max {
-		return errBodyTooLarge
+		return ErrBodyTooLarge
 	}
 	return nil
 }
@@ -65,9 +63,12 @@ const maxPooledBody = 8 << 20
 
 var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-func getBodyBuffer() *bytes.Buffer { return bodyBuffers.Get().(*bytes.Buffer) }
+// GetBodyBuffer and PutBodyBuffer pool the buffers bodies are read into.
+func GetBodyBuffer() *bytes.Buffer { return bodyBuffers.Get().(*bytes.Buffer) }
 
-func putBodyBuffer(b *bytes.Buffer) {
+// PutBodyBuffer returns a buffer from GetBodyBuffer; its bytes must no
+// longer be used.
+func PutBodyBuffer(b *bytes.Buffer) {
 	if b.Cap() <= maxPooledBody {
 		b.Reset()
 		bodyBuffers.Put(b)
