@@ -72,7 +72,7 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 		dataDir = t.TempDir()
 	}
 	s := &server{t: t, dataDir: dataDir, http: freePort(t), tcp: freePort(t)}
-	s.args = append([]string{"serve", "--http", s.http, "--tcp", s.tcp, "--data", dataDir, "--log-level", "debug", "--syslog", ""}, extra...)
+	s.args = append([]string{"serve", "--http", s.http, "--tcp", s.tcp, "--data", dataDir, "--log-level", "debug", "--syslog", "", "--gelf", "", "--fluent", ""}, extra...)
 	s.start()
 	t.Cleanup(func() { s.kill() })
 	return s

@@ -11,6 +11,11 @@ import (
 	"time"
 
 	"github.com/logcaster/logcaster/internal/ingest"
+	"github.com/logcaster/logcaster/internal/ingest/esbulk"
+	"github.com/logcaster/logcaster/internal/ingest/fluentforward"
+	"github.com/logcaster/logcaster/internal/ingest/gelf"
+	"github.com/logcaster/logcaster/internal/ingest/loki"
+	"github.com/logcaster/logcaster/internal/ingest/otlp"
 	"github.com/logcaster/logcaster/internal/ingest/syslog"
 	"github.com/logcaster/logcaster/internal/metrics"
 	"github.com/logcaster/logcaster/internal/pipeline"
@@ -26,25 +31,35 @@ type serveConfig struct {
 	logLevel      string
 	shutdownGrace time.Duration
 
-	srv   server.Options
-	store store.Options
-	pipe  pipeline.Options
-	tcp   ingest.TCPOptions
-	sysl  syslog.Options
-	http  ingest.HTTPOptions
-	query query.HandlerOptions
-	sync  string
+	srv    server.Options
+	store  store.Options
+	pipe   pipeline.Options
+	tcp    ingest.TCPOptions
+	sysl   syslog.Options
+	gelf   gelf.Options
+	fluent fluentforward.Options
+	es     esbulk.Options
+	loki   loki.Options
+	otlp   otlp.Options
+	http   ingest.HTTPOptions
+	query  query.HandlerOptions
+	sync   string
 }
 
 func newServeFlags() (*flag.FlagSet, *serveConfig) {
 	c := &serveConfig{
-		srv:   server.DefaultOptions(),
-		store: store.DefaultOptions(),
-		pipe:  pipeline.DefaultOptions(),
-		tcp:   ingest.DefaultTCPOptions(),
-		sysl:  syslog.DefaultOptions(),
-		http:  ingest.DefaultHTTPOptions(),
-		query: query.DefaultHandlerOptions(),
+		srv:    server.DefaultOptions(),
+		store:  store.DefaultOptions(),
+		pipe:   pipeline.DefaultOptions(),
+		tcp:    ingest.DefaultTCPOptions(),
+		sysl:   syslog.DefaultOptions(),
+		gelf:   gelf.DefaultOptions(),
+		fluent: fluentforward.DefaultOptions(),
+		es:     esbulk.DefaultOptions(),
+		loki:   loki.DefaultOptions(),
+		otlp:   otlp.DefaultOptions(),
+		http:   ingest.DefaultHTTPOptions(),
+		query:  query.DefaultHandlerOptions(),
 	}
 	c.srv.Version = version
 	c.sync = string(c.store.Sync)
@@ -72,6 +87,11 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 	fs.Var(durationValue{&c.sysl.IdleTimeout}, "syslog.idle-timeout", "close a syslog TCP connection idle this long")
 	fs.StringVar(&c.sysl.DefaultIndex, "syslog.index", c.sysl.DefaultIndex, "index of syslog events; empty: the sender's APP-NAME or TAG")
 
+	fs.StringVar(&c.gelf.Addr, "gelf", c.gelf.Addr, "GELF address, UDP (chunked, gzip/zlib) and TCP (NUL-delimited); GELF HTTP is POST /gelf; empty turns it off")
+	fs.Var(sizeValue[int]{&c.gelf.MaxMessageBytes}, "gelf.max-message", "largest GELF message, after decompression")
+	fs.StringVar(&c.fluent.Addr, "fluent", c.fluent.Addr, "Fluentd forward protocol address (Fluent Bit, Fluentd); empty turns it off")
+	fs.Var(sizeValue[int]{&c.fluent.MaxFrameBytes}, "fluent.max-frame", "largest Fluentd forward frame")
+
 	fs.StringVar(&c.store.Dir, "data", c.store.Dir, "data directory")
 	fs.StringVar(&c.sync, "sync", c.sync, "WAL fsync policy: always (before every acknowledgement), interval (every --sync-interval), none")
 	fs.Var(durationValue{&c.store.SyncInterval}, "sync-interval", "fsync period for --sync=interval")
@@ -82,6 +102,7 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 
 	fs.Var(durationValue{&c.query.Timeout}, "query-timeout", "longest a query may run")
 	fs.IntVar(&c.query.MaxLimit, "query.max-limit", c.query.MaxLimit, "largest limit a query may ask for")
+	fs.Var(sizeValue[int64]{&c.query.MaxMemoryBytes}, "query-max-memory", "most memory one query may hold (rows, stats groups); over it the query stops with an error")
 	return fs, c
 }
 
@@ -126,6 +147,32 @@ func runServe(args []string) error {
 		}
 		srv.AddListener(tcp)
 	}
+	c.es.Metrics, c.es.Logger = m, log
+	es := esbulk.New(pipe, c.es)
+	for _, route := range esbulk.Routes {
+		srv.Handle(route, es)
+	}
+	c.loki.Metrics, c.loki.Logger = m, log
+	srv.Handle(loki.Route, loki.New(pipe, c.loki))
+	c.otlp.Metrics, c.otlp.Logger = m, log
+	srv.Handle(otlp.Route, otlp.New(pipe, c.otlp))
+	c.gelf.Metrics, c.gelf.Logger = m, log
+	gs, err := gelf.New(pipe, c.gelf)
+	if err != nil {
+		return err
+	}
+	srv.Handle("POST /gelf", gs.Handler()) // works without the listeners
+	if c.gelf.Addr != "" {
+		srv.AddListener(gs)
+	}
+	if c.fluent.Addr != "" {
+		c.fluent.Metrics, c.fluent.Logger = m, log
+		fl, err := fluentforward.New(pipe, c.fluent)
+		if err != nil {
+			return err
+		}
+		srv.AddListener(fl)
+	}
 	if c.sysl.Addr != "" {
 		c.sysl.Metrics = m
 		c.sysl.Logger = log
@@ -141,7 +188,7 @@ func runServe(args []string) error {
 		srv.Shutdown(ctx)
 		return err
 	}
-	log.Info("logcaster serving", "http", c.srv.HTTPAddr, "tcp", c.tcp.Addr, "syslog", c.sysl.Addr, "data", c.store.Dir, "version", version)
+	log.Info("logcaster serving", "http", c.srv.HTTPAddr, "tcp", c.tcp.Addr, "syslog", c.sysl.Addr, "gelf", c.gelf.Addr, "fluent", c.fluent.Addr, "gelf", c.gelf.Addr, "fluent", c.fluent.Addr, "data", c.store.Dir, "version", version)
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
