@@ -134,6 +134,8 @@ type Store struct {
 	dedup   *dedupTable
 	walErr  error // last WAL write error, for health
 
+	lastOldWarn time.Time // last warning about events past retention; under writeMu
+
 	// mu guards the head and the partitions.
 	mu       sync.RWMutex
 	head     *head
@@ -225,8 +227,13 @@ func (s *Store) Write(batches []*event.Batch) error {
 	}
 	kept := make([]*event.Batch, 0, len(batches))
 	pending := s.dedup.begin()
+	cutoff := s.retentionCutoff()
 	for _, b := range batches {
-		if len(b.Events) == 0 || !pending.admit(b.Source) {
+		if !pending.admit(b.Source) {
+			continue
+		}
+		s.dropExpired(b, cutoff)
+		if len(b.Events) == 0 {
 			continue
 		}
 		s.wal.appendBatch(b)
@@ -258,6 +265,28 @@ func (s *Store) Write(batches []*event.Batch) error {
 		kick(s.flushKick)
 	}
 	return nil
+}
+
+// dropExpired removes the events of b whose whole day is already past
+// retention: they would be dropped at the next retention pass anyway, and
+// storing them would make them visible for a moment and then gone. They
+// are counted and reported (at most once a minute) instead.
+func (s *Store) dropExpired(b *event.Batch, cutoff int64) {
+	n := 0
+	for i := range b.Events {
+		if _, end := dayBounds(b.Events[i].Time); end > cutoff {
+			b.Events[n] = b.Events[i]
+			n++
+		}
+	}
+	if dropped := len(b.Events) - n; dropped > 0 {
+		b.Events = b.Events[:n]
+		s.countDropped("too_old", dropped)
+		if now := time.Now(); now.Sub(s.lastOldWarn) > time.Minute {
+			s.lastOldWarn = now
+			s.log.Warn("events older than the retention were dropped", "events", dropped, "retention", s.opts.Retention)
+		}
+	}
 }
 
 func kick(c chan struct{}) {

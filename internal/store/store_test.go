@@ -486,3 +486,26 @@ func TestMaxDiskUsageDropsOldestDays(t *testing.T) {
 	s.applyRetention()
 	equalStrings(t, scanAll(t, s), wantMessages(days[3]))
 }
+
+func TestEventsPastRetentionAreNeverVisible(t *testing.T) {
+	s, err := Open(testOptions(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Now().UTC()
+	old := testEvents(10, now.Add(-40*24*time.Hour)) // retention is 30d
+	recent := testEvents(10, now.Add(-time.Hour))
+	for i := range recent {
+		recent[i].Message = "recent " + recent[i].Message
+	}
+	mixed := append(append([]event.Event(nil), old...), recent...)
+	if err := s.Write([]*event.Batch{batchOf(mixed, event.Source{})}); err != nil {
+		t.Fatal(err)
+	}
+	equalStrings(t, scanAll(t, s), wantMessages(recent)) // not even in the head
+	if err := s.flush(); err != nil {
+		t.Fatal(err)
+	}
+	equalStrings(t, scanAll(t, s), wantMessages(recent))
+}
