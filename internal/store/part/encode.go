@@ -167,8 +167,9 @@ func (e *blockEncoder) encodeDict(dst []byte, vals []string) ([]byte, bool) {
 	prev, code := "", -1
 	for _, v := range vals {
 		// Neighbouring rows mostly repeat a value (an index, a level, a
-		// host): compare with the last one before hashing into the map.
-		if code < 0 || v != prev {
+		// host): compare with the last one before hashing into the map,
+		// but only short values byte by byte (see sameString).
+		if code < 0 || !sameString(v, prev, maxDictCompareLen) {
 			i, ok := e.dictIdx[v]
 			if !ok {
 				if len(e.dict) == maxDictLen {
@@ -193,8 +194,13 @@ func (e *blockEncoder) encodeDict(dst []byte, vals []string) ([]byte, bool) {
 }
 
 // maxCompareLen is the longest value encodeColumn compares byte by byte
-// with its neighbour to skip tokenizing it again.
-const maxCompareLen = 64
+// with its neighbour to skip tokenizing it again; maxDictCompareLen the
+// longest encodeDict compares before a map lookup (which compares again on
+// a hit: trace ids and short messages were 0.45 µs/event of memeqbody).
+const (
+	maxCompareLen     = 64
+	maxDictCompareLen = 16
+)
 
 // sameString reports whether a and b are equal, comparing bytes only when
 // they are at most limit long; longer strings are equal only when they are

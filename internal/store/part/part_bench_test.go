@@ -44,6 +44,14 @@ func reportCPU(b *testing.B, start time.Duration, events int) {
 // options; events/s and disk bytes/event are reported.
 func BenchmarkWrite(b *testing.B) { benchWrite(b, DefaultWriteOptions()) }
 
+// BenchmarkWriteS2 is BenchmarkWrite with S2 sections, the codec meant for
+// flush parts.
+func BenchmarkWriteS2(b *testing.B) {
+	opts := DefaultWriteOptions()
+	opts.Codec = CodecS2
+	benchWrite(b, opts)
+}
+
 // BenchmarkWriteSerial is BenchmarkWrite encoding on the calling goroutine
 // only: its cpu-ns/event shows what the workers cost in coordination.
 func BenchmarkWriteSerial(b *testing.B) {
@@ -78,12 +86,16 @@ var (
 
 // flushParts writes the corpus as flush parts of flushEvents each.
 func flushParts(tb testing.TB, dir string) []*Part {
+	return flushPartsWith(tb, dir, DefaultWriteOptions())
+}
+
+func flushPartsWith(tb testing.TB, dir string, opts WriteOptions) []*Part {
 	evs := loadCorpus(tb)
 	var parts []*Part
 	for i := 0; i*flushEvents < len(evs); i++ {
 		chunk := evs[i*flushEvents : min(len(evs), (i+1)*flushEvents)]
 		d := filepath.Join(dir, fmt.Sprint("flush", i))
-		if _, err := Write(d, chunk, Meta{FlushSeq: uint64(i)}, DefaultWriteOptions()); err != nil {
+		if _, err := Write(d, chunk, Meta{FlushSeq: uint64(i)}, opts); err != nil {
 			tb.Fatal(err)
 		}
 		p, err := Open(d)
@@ -96,11 +108,23 @@ func flushParts(tb testing.TB, dir string) []*Part {
 }
 
 // BenchmarkMerge merges the flush parts of the whole corpus into one.
-func BenchmarkMerge(b *testing.B) {
-	tmp := b.TempDir()
-	parts := flushParts(b, tmp)
+func BenchmarkMerge(b *testing.B) { benchMerge(b, DefaultWriteOptions(), mergeZstdLevel) }
+
+// BenchmarkMergeS2Inputs merges flush parts written with S2.
+func BenchmarkMergeS2Inputs(b *testing.B) {
 	opts := DefaultWriteOptions()
-	opts.ZstdLevel = mergeZstdLevel
+	opts.Codec = CodecS2
+	benchMerge(b, opts, mergeZstdLevel)
+}
+
+// BenchmarkMergeLevel3 merges at the level store.DefaultOptions uses.
+func BenchmarkMergeLevel3(b *testing.B) { benchMerge(b, DefaultWriteOptions(), 3) }
+
+func benchMerge(b *testing.B, flush WriteOptions, level int) {
+	tmp := b.TempDir()
+	parts := flushPartsWith(b, tmp, flush)
+	opts := DefaultWriteOptions()
+	opts.ZstdLevel = level
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := processCPU()
