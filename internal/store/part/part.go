@@ -7,6 +7,8 @@
 //   - Write and Merge are atomic: a part directory either exists complete
 //     (every file and the directory fsynced) or not at all; a crash leaves at
 //     most a "<dir>.tmp" directory for the engine to delete.
+//   - Write and Merge encode blocks on WriteOptions.Parallelism goroutines
+//     (GOMAXPROCS by default); the bytes written do not depend on it.
 //   - A part is immutable once written; a *Part and its BlockReaders may be
 //     used from many goroutines (one BlockReader per goroutine).
 //   - Open reads only the metadata and the index (block headers, blooms) and
