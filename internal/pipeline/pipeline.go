@@ -44,7 +44,7 @@ func DefaultOptions() Options {
 	// 256 Ki events is about 0.6 s of ingest at the target rate and 80 MB of
 	// typical events: enough to ride out an fsync stall, small enough to
 	// bound memory.
-	return Options{QueueEvents: 256 << 10, GroupEvents: 64 << 10}
+	return Options{QueueEvents: 64 << 10, GroupEvents: 32 << 10}
 }
 
 // Validate reports options that cannot work.

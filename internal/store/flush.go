@@ -142,6 +142,8 @@ func (s *Store) writeHead(fh flushingHead) error {
 	if i := slices.Index(s.flushing, fh.h); i >= 0 {
 		s.flushing = slices.Delete(s.flushing, i, i+1)
 	}
+	close(s.flushed)
+	s.flushed = make(chan struct{})
 	s.mu.Unlock()
 
 	segs, err := listSegments(s.path(walDirName))

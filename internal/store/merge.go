@@ -53,11 +53,11 @@ func (s *Store) mergeLoop() {
 				return
 			default:
 			}
-			day, inputs := s.pickMerge(false)
+			day, inputs, final := s.pickMerge(false)
 			if inputs == nil {
 				break
 			}
-			if err := s.merge(day, inputs); err != nil {
+			if err := s.merge(day, inputs, final); err != nil {
 				s.log.Error("merge failed", "partition", day, "err", err)
 				break
 			}
@@ -66,15 +66,16 @@ func (s *Store) mergeLoop() {
 }
 
 // pickMerge chooses the next merge and acquires its inputs; all forces a
-// merge of every partition with more than one part into one.
-func (s *Store) pickMerge(all bool) (string, []*partHandle) {
+// merge of every partition with more than one part into one. final says
+// the merge takes every part of its partition.
+func (s *Store) pickMerge(all bool) (day string, inputs []*partHandle, final bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for day, p := range s.partitions {
 		if len(p.parts) < 2 {
 			continue
 		}
-		var inputs []*partHandle
+		inputs = nil
 		switch {
 		case all || time.Since(p.lastAdded) >= idleMergeAfter:
 			inputs = slices.Clone(p.parts)
@@ -104,13 +105,13 @@ func (s *Store) pickMerge(all bool) (string, []*partHandle) {
 		for _, h := range inputs {
 			h.acquire()
 		}
-		return day, inputs
+		return day, inputs, len(inputs) == len(p.parts)
 	}
-	return "", nil
+	return "", nil, false
 }
 
 // merge replaces inputs, parts of one partition, with one merged part.
-func (s *Store) merge(day string, inputs []*partHandle) error {
+func (s *Store) merge(day string, inputs []*partHandle, final bool) error {
 	defer func() {
 		for _, h := range inputs {
 			h.release()
@@ -127,7 +128,11 @@ func (s *Store) merge(day string, inputs []*partHandle) error {
 	}
 	name := s.newPartName(gen + 1)
 	dir := s.path(partitionsDirName, day, name)
-	meta, err := part.Merge(dir, parts, part.Meta{Sources: sources, Generation: gen + 1}, s.opts.MergeWrite)
+	wo := s.opts.MergeWrite
+	if final && s.opts.FinalZstdLevel > 0 {
+		wo.Codec, wo.ZstdLevel = part.CodecZstd, s.opts.FinalZstdLevel
+	}
+	meta, err := part.Merge(dir, parts, part.Meta{Sources: sources, Generation: gen + 1}, wo)
 	if err != nil {
 		os.RemoveAll(dir + ".tmp")
 		for _, h := range inputs {
@@ -184,11 +189,11 @@ func (s *Store) ForceMerge() error {
 		return err
 	}
 	for {
-		day, inputs := s.pickMerge(true)
+		day, inputs, final := s.pickMerge(true)
 		if inputs == nil {
 			return nil
 		}
-		if err := s.merge(day, inputs); err != nil {
+		if err := s.merge(day, inputs, final); err != nil {
 			return err
 		}
 	}

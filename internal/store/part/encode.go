@@ -59,7 +59,7 @@ func putBlockJob(j *blockJob) {
 
 func getBlockEncoder(opts WriteOptions) *blockEncoder {
 	e := encoderPool.Get().(*blockEncoder)
-	e.codec, e.level = opts.Codec, opts.ZstdLevel
+	e.codec, e.level, e.noBlooms = opts.Codec, opts.ZstdLevel, opts.NoBlooms
 	return e
 }
 
@@ -72,13 +72,14 @@ func putBlockEncoder(e *blockEncoder) {
 // blockEncoder is the scratch of one encoding goroutine, reused from block
 // to block.
 type blockEncoder struct {
-	codec   Codec
-	level   int
-	raw     []byte
-	set     hashSet
-	dictIdx map[string]int
-	dict    []string
-	codes   []byte
+	codec    Codec
+	level    int
+	noBlooms bool
+	raw      []byte
+	set      hashSet
+	dictIdx  map[string]int
+	dict     []string
+	codes    []byte
 }
 
 // encode encodes j's rows (sorted by time) into j's outputs and resets
@@ -117,7 +118,9 @@ func (e *blockEncoder) encode(j *blockJob) {
 		}
 		start, bstart := len(j.data), len(j.blooms)
 		j.data = appendSection(j.data, e.raw, e.codec, e.level)
-		j.blooms = appendBloom(j.blooms, e.set.keys)
+		if !e.noBlooms {
+			j.blooms = appendBloom(j.blooms, e.set.keys)
+		}
 		j.cols = append(j.cols, encodedCol{
 			name:     c.name,
 			secLen:   len(j.data) - start,
@@ -150,7 +153,7 @@ func (e *blockEncoder) encodeColumn(dst []byte, vals []string, size int) []byte 
 		// Long values are only compared by address: messages of one
 		// template share length and prefix, and comparing their bytes cost
 		// 0.2 µs/event on the corpus, more than the repeats saved.
-		if i == 0 || !sameString(v, prev, maxCompareLen) {
+		if !e.noBlooms && (i == 0 || !sameString(v, prev, maxCompareLen)) {
 			e.set.addTokens(v)
 		}
 		prev = v
@@ -183,12 +186,13 @@ func (e *blockEncoder) encodeDict(dst []byte, vals []string) ([]byte, bool) {
 		}
 		e.codes = append(e.codes, byte(code))
 	}
-	if len(e.dict) == 1 {
-		e.set.addTokens(e.dict[0])
-		return appendConst(dst, e.dict[0]), true
+	if !e.noBlooms {
+		for _, v := range e.dict {
+			e.set.addTokens(v)
+		}
 	}
-	for _, v := range e.dict {
-		e.set.addTokens(v)
+	if len(e.dict) == 1 {
+		return appendConst(dst, e.dict[0]), true
 	}
 	return appendDict(dst, e.dict, e.codes), true
 }

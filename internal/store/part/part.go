@@ -252,7 +252,8 @@ func (p *Part) parseIndex(b []byte) string {
 				return "bloom beyond blooms file"
 			}
 			c.bloomOff, c.bloomLen = bloomOff, int(bl)
-			if bl < 9 || (bl-1)%8 != 0 || p.blooms[bloomOff] == 0 || p.blooms[bloomOff] > bloomMaxK {
+			// Length 0: no filter (WriteOptions.NoBlooms), every token may be there.
+			if bl != 0 && (bl < 9 || (bl-1)%8 != 0 || p.blooms[bloomOff] == 0 || p.blooms[bloomOff] > bloomMaxK) {
 				return "bad bloom"
 			}
 			bloomOff += int(bl)

@@ -421,3 +421,34 @@ func TestParallelSameBytes(t *testing.T) {
 		t.Fatalf("merged rows %d", p.Meta().Rows)
 	}
 }
+
+func TestNoBloomsMayContainEverything(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "p")
+	evs := []event.Event{
+		{Time: 1, Index: "a", Message: "alpha beta", Fields: []event.Field{{Name: "service", Value: "svc"}}},
+		{Time: 2, Index: "a", Message: "gamma", Fields: []event.Field{{Name: "service", Value: "svc"}}},
+	}
+	opts := DefaultWriteOptions()
+	opts.NoBlooms = true
+	if _, err := Write(dir, evs, Meta{}, opts); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	r := GetBlockReader()
+	defer PutBlockReader(r)
+	r.Reset(p, 0)
+	if !r.MayContain("message", []uint64{tokenize.Hash("nowhere")}) {
+		t.Fatal("a block without filters must answer may-contain")
+	}
+	if r.MayContain("no_such_column", []uint64{tokenize.Hash("alpha")}) {
+		t.Fatal("a column the block lacks holds nothing")
+	}
+	msgs, err := r.Column("message")
+	if err != nil || len(msgs) != 2 || msgs[0] != "alpha beta" || msgs[1] != "gamma" {
+		t.Fatalf("column: %q %v", msgs, err)
+	}
+}
