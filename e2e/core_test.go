@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/logcaster/logcaster/internal/pipeline"
 )
 
 func dial(t *testing.T, addr string) net.Conn {
@@ -174,7 +176,7 @@ func TestHTTPIngest(t *testing.T) {
 	for _, want := range []string{
 		`logcaster_ingested_events_total{index="shop",protocol="http"} 8`,
 		`logcaster_rejected_events_total{protocol="http",reason="invalid_json"} 1`,
-		`logcaster_storage_rows `, `logcaster_queue_capacity 262144`,
+		`logcaster_storage_rows `, fmt.Sprintf("logcaster_queue_capacity %d", pipeline.DefaultOptions().QueueEvents),
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
