@@ -17,6 +17,7 @@ import (
 type conn struct {
 	s         *Server
 	c         net.Conn
+	r         io.Reader // c through the ConnServer's idle timeout
 	dec       *Decoder
 	batch     *event.Batch
 	now       int64 // arrival time of the current burst of frames
@@ -24,20 +25,10 @@ type conn struct {
 	badLogged bool
 }
 
-func (s *Server) serveConn(c net.Conn) {
-	m := s.opts.Metrics
-	m.ConnOpened(protocol)
-	defer func() {
-		c.Close()
-		m.ConnClosed(protocol)
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		s.connWG.Done()
-	}()
+func (s *Server) serveConn(c net.Conn, r io.Reader) {
 	dec := NewDecoder(s.opts.MaxInflatedBytes)
 	dec.DefaultIndex = s.opts.DefaultIndex
-	fc := &conn{s: s, c: c, dec: dec, batch: &event.Batch{}}
+	fc := &conn{s: s, c: c, r: r, dec: dec, batch: &event.Batch{}}
 	err := fc.read()
 	fc.flush()
 	fc.ended(err)
@@ -77,12 +68,7 @@ func (fc *conn) read() error {
 			// a quiet sender's events are not held back.
 			fc.flush()
 		}
-		if s.closing.Load() {
-			fc.c.SetReadDeadline(time.Now())
-		} else if s.opts.IdleTimeout > 0 {
-			fc.c.SetReadDeadline(time.Now().Add(s.opts.IdleTimeout))
-		}
-		k, err := fc.c.Read(buf[end:])
+		k, err := fc.r.Read(buf[end:])
 		end += k
 		if err != nil {
 			if err == io.EOF && end > 0 {
@@ -130,7 +116,7 @@ func (fc *conn) frame(frame []byte) error {
 		return err // no ack: the sender resends
 	}
 	if t != nil {
-		if err := t.Wait(s.ctx); err != nil {
+		if err := t.Wait(s.cs.Context()); err != nil {
 			s.log.Error("fluent forward: frame not stored, no ack", "remote", fc.c.RemoteAddr().String(), "err", err)
 			return err
 		}
@@ -155,7 +141,7 @@ func (fc *conn) flush() (*pipeline.Ticket, error) {
 		b.Bytes = 0
 		return nil, nil
 	}
-	t, err := s.sink.Submit(s.ctx, b, true)
+	t, err := s.sink.Submit(s.cs.Context(), b, true)
 	if err != nil {
 		m.Dropped(protocol, "shutdown", b.Len())
 		s.log.Error("fluent forward: batch lost", "remote", fc.c.RemoteAddr().String(), "events", b.Len(), "err", err)
@@ -181,7 +167,7 @@ func (fc *conn) ended(err error) {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		s.opts.Metrics.Rejected(protocol, "truncated", 1)
 		s.log.Debug("fluent forward: connection closed in the middle of a frame", "remote", remote)
-	case err == nil || err == io.EOF || s.closing.Load():
+	case err == nil || err == io.EOF || s.cs.Closing():
 	case errors.As(err, &ne) && ne.Timeout():
 		s.log.Debug("fluent forward: idle connection closed", "remote", remote)
 	default:

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/logcaster/logcaster/internal/ingest"
@@ -87,16 +85,7 @@ type Server struct {
 	sink ingest.Sink
 	opts Options
 	log  *slog.Logger
-
-	ln      net.Listener
-	closing atomic.Bool
-	ctx     context.Context // cancelled when Shutdown gives up waiting
-	cancel  context.CancelFunc
-
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	connWG sync.WaitGroup
-	done   chan struct{}
+	cs   ingest.ConnServer
 }
 
 // New returns a server that submits to sink; Start listens.
@@ -108,9 +97,10 @@ func New(sink ingest.Sink, opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{sink: sink, opts: opts, log: log, ctx: ctx, cancel: cancel,
-		conns: make(map[net.Conn]struct{}), done: make(chan struct{})}, nil
+	s := &Server{sink: sink, opts: opts, log: log}
+	s.cs = ingest.ConnServer{Protocol: protocol, MaxConns: opts.MaxConns, IdleTimeout: opts.IdleTimeout,
+		Metrics: opts.Metrics, Logger: log, Handle: s.serveConn}
+	return s, nil
 }
 
 // Start listens on opts.Addr and serves in the background.
@@ -119,73 +109,15 @@ func (s *Server) Start() error {
 	if err != nil {
 		return fmt.Errorf("listen fluent forward on %s: %w", s.opts.Addr, err)
 	}
-	s.ln = ln
-	go s.acceptLoop()
+	s.cs.Serve(ln)
 	return nil
 }
 
 // TCPAddr is the address the server listens on, after Start.
-func (s *Server) TCPAddr() net.Addr { return s.ln.Addr() }
+func (s *Server) TCPAddr() net.Addr { return s.cs.Addr() }
 
 // Shutdown stops accepting, ends every connection's reading (a frame being
 // read is abandoned: its sender gets no ack and resends), submits what was
 // read, and returns when all is done or ctx ends. Call it before closing
 // the pipeline.
-func (s *Server) Shutdown(ctx context.Context) error {
-	if s.closing.Swap(true) || s.ln == nil {
-		return nil
-	}
-	s.ln.Close()
-	<-s.done
-	s.mu.Lock()
-	for c := range s.conns {
-		c.SetReadDeadline(time.Now())
-	}
-	s.mu.Unlock()
-	waited := make(chan struct{})
-	go func() { s.connWG.Wait(); close(waited) }()
-	select {
-	case <-waited:
-		return nil
-	case <-ctx.Done():
-		s.cancel()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		return fmt.Errorf("fluent forward shutdown: %w", ctx.Err())
-	}
-}
-
-// acceptBackoffMax caps the pause after a failing Accept.
-const acceptBackoffMax = time.Second
-
-func (s *Server) acceptLoop() {
-	defer close(s.done)
-	var backoff time.Duration
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			backoff = min(max(2*backoff, 5*time.Millisecond), acceptBackoffMax)
-			s.log.Warn("fluent forward accept failed", "err", err, "retry_in", backoff)
-			time.Sleep(backoff)
-			continue
-		}
-		backoff = 0
-		s.mu.Lock()
-		if len(s.conns) >= s.opts.MaxConns || s.closing.Load() {
-			s.mu.Unlock()
-			c.Close()
-			s.opts.Metrics.Rejected(protocol, "conn_limit", 1)
-			continue
-		}
-		s.conns[c] = struct{}{}
-		s.connWG.Add(1)
-		s.mu.Unlock()
-		go s.serveConn(c)
-	}
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.cs.Shutdown(ctx) }

@@ -120,16 +120,11 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 
-	ln      net.Listener
+	cs      ingest.ConnServer // TCP
 	udp     *net.UDPConn
 	closing atomic.Bool
 	ctx     context.Context // cancelled when Shutdown gives up waiting
 	cancel  context.CancelFunc
-
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	connWG sync.WaitGroup
-	done   chan struct{} // closed when the accept loop has returned
 
 	udpWG   sync.WaitGroup
 	udpWork chan *[]byte
@@ -146,8 +141,10 @@ func New(sink ingest.Sink, opts Options) (*Server, error) {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{sink: sink, opts: opts, log: log, ctx: ctx, cancel: cancel,
-		conns: make(map[net.Conn]struct{}), done: make(chan struct{})}, nil
+	s := &Server{sink: sink, opts: opts, log: log, ctx: ctx, cancel: cancel}
+	s.cs = ingest.ConnServer{Protocol: protoTCP, MaxConns: opts.MaxConns, IdleTimeout: opts.IdleTimeout,
+		Metrics: opts.Metrics, Logger: log, Handle: s.serveConn}
+	return s, nil
 }
 
 // udpBindAttempts is how often Start picks a new port when Addr has port 0
@@ -179,7 +176,8 @@ func (s *Server) Start() error {
 			}
 			return fmt.Errorf("listen gelf udp on %s: %w", ua, err)
 		}
-		s.ln, s.udp = ln, uc
+		s.cs.Serve(ln)
+		s.udp = uc
 		break
 	}
 	if s.opts.UDPReadBuffer > 0 {
@@ -187,13 +185,12 @@ func (s *Server) Start() error {
 			s.log.Warn("gelf udp: cannot set the socket receive buffer", "bytes", s.opts.UDPReadBuffer, "err", err)
 		}
 	}
-	go s.acceptLoop()
 	s.startUDP()
 	return nil
 }
 
 // TCPAddr is the TCP address the server listens on, after Start.
-func (s *Server) TCPAddr() net.Addr { return s.ln.Addr() }
+func (s *Server) TCPAddr() net.Addr { return s.cs.Addr() }
 
 // UDPAddr is the UDP address the server listens on, after Start.
 func (s *Server) UDPAddr() net.Addr { return s.udp.LocalAddr() }
@@ -203,29 +200,20 @@ func (s *Server) UDPAddr() net.Addr { return s.udp.LocalAddr() }
 // done or ctx ends (then it abandons the rest). Call it before closing the
 // pipeline.
 func (s *Server) Shutdown(ctx context.Context) error {
-	if s.closing.Swap(true) || s.ln == nil {
+	if s.closing.Swap(true) || s.udp == nil {
 		return nil
 	}
-	s.ln.Close()
 	s.udp.Close()
-	<-s.done
-	s.mu.Lock()
-	for c := range s.conns {
-		c.SetReadDeadline(time.Now())
-	}
-	s.mu.Unlock()
+	err := s.cs.Shutdown(ctx)
 	waited := make(chan struct{})
-	go func() { s.connWG.Wait(); s.udpWG.Wait(); close(waited) }()
+	go func() { s.udpWG.Wait(); close(waited) }()
 	select {
 	case <-waited:
-		return nil
 	case <-ctx.Done():
 		s.cancel()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.Close()
+		if err == nil {
+			err = fmt.Errorf("gelf shutdown: %w", ctx.Err())
 		}
-		s.mu.Unlock()
-		return fmt.Errorf("gelf shutdown: %w", ctx.Err())
 	}
+	return err
 }

@@ -12,39 +12,6 @@ import (
 	"github.com/logcaster/logcaster/internal/ingest"
 )
 
-// acceptBackoffMax caps the pause after a failing Accept (out of file
-// descriptors, say), so the loop neither spins nor sleeps for long.
-const acceptBackoffMax = time.Second
-
-func (s *Server) acceptLoop() {
-	defer close(s.done)
-	var backoff time.Duration
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			backoff = min(max(2*backoff, 5*time.Millisecond), acceptBackoffMax)
-			s.log.Warn("gelf tcp accept failed", "err", err, "retry_in", backoff)
-			time.Sleep(backoff)
-			continue
-		}
-		backoff = 0
-		s.mu.Lock()
-		if len(s.conns) >= s.opts.MaxConns || s.closing.Load() {
-			s.mu.Unlock()
-			c.Close()
-			s.opts.Metrics.Rejected(protoTCP, "conn_limit", 1)
-			continue
-		}
-		s.conns[c] = struct{}{}
-		s.connWG.Add(1)
-		s.mu.Unlock()
-		go s.serveConn(c)
-	}
-}
-
 // errFrameTooLarge ends a connection whose frame passes MaxMessageBytes
 // without a NUL: nothing after it can be trusted to start a message.
 var errFrameTooLarge = errors.New("gelf tcp: frame larger than the limit")
@@ -96,23 +63,6 @@ func (f *nulFramer) next() ([]byte, error) {
 	}
 }
 
-// idleReader arms the idle timeout before every read of the connection;
-// during shutdown it arms an expired deadline.
-type idleReader struct {
-	c    net.Conn
-	s    *Server
-	idle time.Duration
-}
-
-func (r *idleReader) Read(p []byte) (int, error) {
-	if r.s.closing.Load() {
-		r.c.SetReadDeadline(time.Now())
-	} else if r.idle > 0 {
-		r.c.SetReadDeadline(time.Now().Add(r.idle))
-	}
-	return r.c.Read(p)
-}
-
 // tcpConn is the state of one TCP connection.
 type tcpConn struct {
 	s         *Server
@@ -123,20 +73,10 @@ type tcpConn struct {
 	badLogged bool
 }
 
-func (s *Server) serveConn(c net.Conn) {
-	m := s.opts.Metrics
-	m.ConnOpened(protoTCP)
-	defer func() {
-		c.Close()
-		m.ConnClosed(protoTCP)
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		s.connWG.Done()
-	}()
+func (s *Server) serveConn(c net.Conn, r io.Reader) {
 	tc := &tcpConn{s: s, c: c, p: NewParser(), batch: &event.Batch{},
 		opts: ParseOptions{DefaultIndex: s.opts.DefaultIndex}}
-	fr := &nulFramer{r: &idleReader{c: c, s: s, idle: s.opts.IdleTimeout},
+	fr := &nulFramer{r: r,
 		buf: make([]byte, min(s.opts.ReadBufferBytes, s.opts.MaxMessageBytes+1)), max: s.opts.MaxMessageBytes, wait: tc.flush}
 	for {
 		frame, err := fr.next()
@@ -179,7 +119,7 @@ func (tc *tcpConn) ended(err error) {
 		s.opts.Metrics.Rejected(protoTCP, "too_large", 1)
 		s.log.Warn("gelf tcp: closing connection", "remote", tc.c.RemoteAddr().String(),
 			"err", fmt.Errorf("%w (%d bytes)", err, s.opts.MaxMessageBytes))
-	case err == io.EOF || s.closing.Load():
+	case err == io.EOF || s.cs.Closing():
 	default:
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
@@ -202,7 +142,7 @@ func (tc *tcpConn) flush() {
 		b.Bytes = 0
 		return
 	}
-	if _, err := s.sink.Submit(s.ctx, b, true); err != nil {
+	if _, err := s.sink.Submit(s.cs.Context(), b, true); err != nil {
 		m.Dropped(protoTCP, "shutdown", b.Len())
 		s.log.Error("gelf tcp: batch lost", "remote", tc.c.RemoteAddr().String(), "events", b.Len(), "err", err)
 	} else {
