@@ -72,12 +72,16 @@ func (s *Store) pickMerge(all bool) (day string, inputs []*partHandle, final boo
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for day, p := range s.partitions {
-		if len(p.parts) < 2 {
+		idle := all || time.Since(p.lastAdded) >= idleMergeAfter
+		// A lone flushed part is rewritten too when its day is idle: it is
+		// S2-compressed and has no bloom filters (see DefaultOptions).
+		lone := len(p.parts) == 1 && p.parts[0].p.Meta().Generation == 0 && idle
+		if len(p.parts) < 2 && !lone {
 			continue
 		}
 		inputs = nil
 		switch {
-		case all || time.Since(p.lastAdded) >= idleMergeAfter:
+		case idle:
 			inputs = slices.Clone(p.parts)
 		default:
 			var fresh []*partHandle
@@ -96,7 +100,7 @@ func (s *Store) pickMerge(all bool) (day string, inputs []*partHandle, final boo
 				inputs = inputs[:maxPartsPerPartition/2]
 			}
 		}
-		if len(inputs) < 2 {
+		if len(inputs) < 2 && !lone {
 			continue
 		}
 		if len(inputs) > maxMergeInputs {

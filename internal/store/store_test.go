@@ -129,6 +129,13 @@ func TestWriteScanFlushRestart(t *testing.T) {
 	if st := s.Stats(); st.Parts != st.Partitions {
 		t.Fatalf("after force merge want one part per partition: %+v", st)
 	}
+	s.mu.RLock()
+	for day, p := range s.partitions {
+		if g := p.parts[0].p.Meta().Generation; g == 0 {
+			t.Errorf("partition %s still holds a flushed part (no blooms) after force merge", day)
+		}
+	}
+	s.mu.RUnlock()
 	equalStrings(t, scanAll(t, s), wantMessages(evs))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
