@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,39 +133,14 @@ func New(sink ingest.Sink, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// udpBindAttempts is how often Start picks a new port when Addr has port 0
-// and the TCP port it got is taken for UDP.
-const udpBindAttempts = 20
-
 // Start listens on opts.Addr (TCP and UDP) and serves in the background.
 func (s *Server) Start() error {
-	host, port, err := net.SplitHostPort(s.opts.Addr)
+	ln, uc, err := ingest.ListenTCPAndUDP(s.opts.Addr)
 	if err != nil {
-		return fmt.Errorf("syslog address %q: %w", s.opts.Addr, err)
+		return fmt.Errorf("syslog: %w", err)
 	}
-	for attempt := 1; ; attempt++ {
-		ln, err := net.Listen("tcp", s.opts.Addr)
-		if err != nil {
-			return fmt.Errorf("listen syslog tcp on %s: %w", s.opts.Addr, err)
-		}
-		tcpPort := ln.Addr().(*net.TCPAddr).Port
-		ua, err := net.ResolveUDPAddr("udp", net.JoinHostPort(host, strconv.Itoa(tcpPort)))
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("syslog udp address: %w", err)
-		}
-		uc, err := net.ListenUDP("udp", ua)
-		if err != nil {
-			ln.Close()
-			if (port == "0" || port == "") && attempt < udpBindAttempts {
-				continue
-			}
-			return fmt.Errorf("listen syslog udp on %s: %w", ua, err)
-		}
-		s.cs.Serve(ln)
-		s.udp = uc
-		break
-	}
+	s.cs.Serve(ln)
+	s.udp = uc
 	if s.opts.UDPReadBuffer > 0 {
 		s.setUDPReadBuffer()
 	}
