@@ -3,7 +3,9 @@ package esbulk
 import (
 	"bytes"
 	"fmt"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 )
 
@@ -23,10 +25,10 @@ func benchBody(n int) []byte {
 func BenchmarkBulk(b *testing.B) {
 	const docs = 1000
 	body := benchBody(docs)
-	h := New(newPipeline(b, discardWriter{}), DefaultOptions())
+	h := New(ingesttest.NewPipeline(b, ingesttest.Discard{}), DefaultOptions())
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
-	b.SetParallelism((4 + gomaxprocs() - 1) / gomaxprocs())
+	b.SetParallelism((4 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

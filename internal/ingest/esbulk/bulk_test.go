@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 )
 
 func post(t *testing.T, h http.Handler, path, body string, hdr ...string) *httptest.ResponseRecorder {
@@ -52,8 +53,8 @@ func decodeAnswer(t *testing.T, w *httptest.ResponseRecorder) bulkAnswer {
 }
 
 func TestBulkStoresDocuments(t *testing.T) {
-	rec := &recordWriter{}
-	h := New(newPipeline(t, rec), DefaultOptions())
+	rec := &ingesttest.Recorder{}
+	h := New(ingesttest.NewPipeline(t, rec), DefaultOptions())
 	body := `{"index":{"_index":"myapp-2026.11.22","_id":"a1"}}
 {"@timestamp":"2026-11-22T10:00:00.123Z","message":"결제 실패: 카드 한도 초과","log":{"level":"error"},"service":{"name":"payment"},"trace":{"id":"4bf92f3577b34da6a3ce929d0e0e4736"}}
 {"create":{}}
@@ -112,18 +113,18 @@ not json
 		t.Errorf("auto id %q is not 20 characters", id)
 	}
 
-	evs := rec.all()
+	evs := rec.Events()
 	if len(evs) != 3 {
 		t.Fatalf("stored %d events, want 3", len(evs))
 	}
 	e := evs[0]
-	if e.Time != mustTime(t, "2026-11-22T10:00:00.123Z") || e.Index != "myapp" || e.Level != event.LevelError ||
+	if e.Time != ingesttest.MustTime(t, "2026-11-22T10:00:00.123Z") || e.Index != "myapp" || e.Level != event.LevelError ||
 		e.Message != "결제 실패: 카드 한도 초과" || e.TraceID != "4bf92f3577b34da6a3ce929d0e0e4736" ||
-		field(e, "service") != "payment" || field(e, "log.level") != "<none>" {
+		ingesttest.Field(e, "service") != "payment" || ingesttest.Field(e, "log.level") != "<none>" {
 		t.Errorf("event 0 = %+v", e)
 	}
 	e = evs[1]
-	if e.Index != "pathidx" || e.Level != event.LevelWarn || e.Message != "second" || field(e, "http.status") != "503" {
+	if e.Index != "pathidx" || e.Level != event.LevelWarn || e.Message != "second" || ingesttest.Field(e, "http.status") != "503" {
 		t.Errorf("event 1 = %+v", e)
 	}
 	if e := evs[2]; e.Index != "other" || e.Message != "third" {
@@ -134,8 +135,8 @@ not json
 func TestBulkRefusals(t *testing.T) {
 	opts := DefaultOptions()
 	opts.MaxBodyBytes = 1 << 10
-	rec := &recordWriter{}
-	h := New(newPipeline(t, rec), opts)
+	rec := &ingesttest.Recorder{}
+	h := New(ingesttest.NewPipeline(t, rec), opts)
 
 	var bomb bytes.Buffer
 	zw := gzip.NewWriter(&bomb)
@@ -175,14 +176,14 @@ func TestBulkRefusals(t *testing.T) {
 			}
 		})
 	}
-	if n := len(rec.all()); n != 0 {
+	if n := len(rec.Events()); n != 0 {
 		t.Errorf("stored %d events from refused requests", n)
 	}
 }
 
 func TestBulkGzip(t *testing.T) {
-	rec := &recordWriter{}
-	h := New(newPipeline(t, rec), DefaultOptions())
+	rec := &ingesttest.Recorder{}
+	h := New(ingesttest.NewPipeline(t, rec), DefaultOptions())
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	io.WriteString(zw, `{"index":{"_index":"gz"}}`+"\n"+`{"message":"zipped"}`+"\n")
@@ -191,13 +192,13 @@ func TestBulkGzip(t *testing.T) {
 	if a := decodeAnswer(t, w); w.Code != 200 || a.Errors {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
-	if evs := rec.all(); len(evs) != 1 || evs[0].Message != "zipped" || evs[0].Index != "gz" {
+	if evs := rec.Events(); len(evs) != 1 || evs[0].Message != "zipped" || evs[0].Index != "gz" {
 		t.Errorf("stored %+v", evs)
 	}
 }
 
 func TestSetupEndpoints(t *testing.T) {
-	h := New(newPipeline(t, &recordWriter{}), DefaultOptions())
+	h := New(ingesttest.NewPipeline(t, &ingesttest.Recorder{}), DefaultOptions())
 	cases := []struct {
 		method, path string
 		code         int

@@ -12,14 +12,15 @@ import (
 	"github.com/elastic/go-elasticsearch/v8/esutil"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 )
 
 // TestGoClientBulkIndexer sends with the official Go client's BulkIndexer,
 // which first checks GET / (product header, version) and then posts _bulk,
 // reading every item's status.
 func TestGoClientBulkIndexer(t *testing.T) {
-	rec := &recordWriter{}
-	srv := httptest.NewServer(New(newPipeline(t, rec), DefaultOptions()))
+	rec := &ingesttest.Recorder{}
+	srv := httptest.NewServer(New(ingesttest.NewPipeline(t, rec), DefaultOptions()))
 	defer srv.Close()
 
 	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{srv.URL}})
@@ -73,7 +74,7 @@ func TestGoClientBulkIndexer(t *testing.T) {
 	if ok.Load() != n || failed.Load() != 1000 || st.NumFlushed != n || st.NumFailed != 1 {
 		t.Fatalf("ok %d failed %d stats %+v", ok.Load(), failed.Load(), st)
 	}
-	evs := rec.all()
+	evs := rec.Events()
 	if len(evs) != n {
 		t.Fatalf("stored %d, want %d", len(evs), n)
 	}
@@ -82,9 +83,9 @@ func TestGoClientBulkIndexer(t *testing.T) {
 		if _, err := fmt.Sscanf(e.Message, "결제 실패: 카드 한도 초과 #%d", &i); err != nil {
 			t.Fatalf("message %q", e.Message)
 		}
-		wantTime := mustTime(t, fmt.Sprintf("2026-11-22T10:00:%02d.5Z", i%60))
+		wantTime := ingesttest.MustTime(t, fmt.Sprintf("2026-11-22T10:00:%02d.5Z", i%60))
 		if e.Time != wantTime || e.Index != "payment" || e.Level != event.LevelError ||
-			e.TraceID != fmt.Sprintf("4bf92f3577b34da6a3ce929d0e0e%04d", i) || field(e, "service") != "payment" {
+			e.TraceID != fmt.Sprintf("4bf92f3577b34da6a3ce929d0e0e%04d", i) || ingesttest.Field(e, "service") != "payment" {
 			t.Fatalf("event %d = %+v", i, e)
 		}
 	}

@@ -2,6 +2,7 @@ package esbulk
 
 import (
 	"encoding/json"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ func FuzzBulk(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	h := New(newPipeline(f, discardWriter{}), DefaultOptions())
+	h := New(ingesttest.NewPipeline(f, ingesttest.Discard{}), DefaultOptions())
 	f.Fuzz(func(t *testing.T, body string) {
 		r := httptest.NewRequest("POST", "/fz/_bulk", strings.NewReader(body))
 		w := httptest.NewRecorder()

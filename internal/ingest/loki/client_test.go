@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 )
 
 // TestLokiClient sends with grafana/loki-client-go (protobuf + snappy, as
@@ -18,8 +19,8 @@ import (
 func TestLokiClient(t *testing.T) {
 	for _, asJSON := range []bool{false, true} {
 		t.Run(fmt.Sprintf("json=%v", asJSON), func(t *testing.T) {
-			rec := &recordWriter{}
-			srv := httptest.NewServer(New(newPipeline(t, rec), DefaultOptions()))
+			rec := &ingesttest.Recorder{}
+			srv := httptest.NewServer(New(ingesttest.NewPipeline(t, rec), DefaultOptions()))
 			defer srv.Close()
 			cfg, err := lokiclient.NewDefaultConfig(srv.URL + "/loki/api/v1/push")
 			if err != nil {
@@ -41,7 +42,7 @@ func TestLokiClient(t *testing.T) {
 				}
 			}
 			c.Stop() // flushes
-			evs := rec.all()
+			evs := rec.Events()
 			if len(evs) != n {
 				t.Fatalf("stored %d, want %d", len(evs), n)
 			}
@@ -51,7 +52,7 @@ func TestLokiClient(t *testing.T) {
 					t.Fatalf("message %q", e.Message)
 				}
 				if e.Time != base.Add(time.Duration(i)*time.Second).UnixNano() || e.Index != "payment" || e.Level != event.LevelError ||
-					field(e, "service") != "payment" || field(e, "env") != "prod" {
+					ingesttest.Field(e, "service") != "payment" || ingesttest.Field(e, "env") != "prod" {
 					t.Fatalf("event %d = %+v", i, e)
 				}
 				// The JSON encoding of this client drops structured

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/snappy"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 )
 
 // FuzzPushJSON and FuzzPushProto post arbitrary bodies: the handler must
@@ -18,7 +19,7 @@ func FuzzPushJSON(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	h := New(newPipeline(f, discardWriter{}), DefaultOptions())
+	h := New(ingesttest.NewPipeline(f, ingesttest.Discard{}), DefaultOptions())
 	f.Fuzz(func(t *testing.T, body string) {
 		r := httptest.NewRequest("POST", "/loki/api/v1/push", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
@@ -36,7 +37,7 @@ func FuzzPushProto(f *testing.F) {
 	f.Add([]byte{0x0a, 0x02, 0x12, 0x00})
 	opts := DefaultOptions()
 	opts.MaxBodyBytes = 1 << 20
-	h := New(newPipeline(f, discardWriter{}), opts)
+	h := New(ingesttest.NewPipeline(f, ingesttest.Discard{}), opts)
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		r := httptest.NewRequest("POST", "/loki/api/v1/push", strings.NewReader(string(snappy.Encode(nil, msg))))
 		r.Header.Set("Content-Type", "application/x-protobuf")

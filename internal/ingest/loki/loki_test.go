@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 )
 
 func post(h http.Handler, body []byte, hdr ...string) *httptest.ResponseRecorder {
@@ -58,8 +59,8 @@ func pbPush(labels string, entries ...[]byte) []byte {
 }
 
 func TestPushJSON(t *testing.T) {
-	rec := &recordWriter{}
-	h := New(newPipeline(t, rec), DefaultOptions())
+	rec := &ingesttest.Recorder{}
+	h := New(ingesttest.NewPipeline(t, rec), DefaultOptions())
 	body := `{"streams":[
 	 {"stream":{"service_name":"payment","detected_level":"error","env":"prod"},
 	  "values":[["1795341600123456789","결제 실패: 카드 한도 초과",{"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","user":"u1"}],
@@ -69,27 +70,27 @@ func TestPushJSON(t *testing.T) {
 	if w.Code != 204 {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
-	evs := rec.all()
+	evs := rec.Events()
 	if len(evs) != 3 {
 		t.Fatalf("stored %d", len(evs))
 	}
 	e := evs[0]
 	if e.Time != 1795341600123456789 || e.Index != "payment" || e.Level != event.LevelError || e.Message != "결제 실패: 카드 한도 초과" ||
-		e.TraceID != "4bf92f3577b34da6a3ce929d0e0e4736" || field(e, "service") != "payment" || field(e, "env") != "prod" ||
-		field(e, "user") != "u1" || field(e, "service_name") != "<none>" || len(e.Fields) != 3 {
+		e.TraceID != "4bf92f3577b34da6a3ce929d0e0e4736" || ingesttest.Field(e, "service") != "payment" || ingesttest.Field(e, "env") != "prod" ||
+		ingesttest.Field(e, "user") != "u1" || ingesttest.Field(e, "service_name") != "<none>" || len(e.Fields) != 3 {
 		t.Errorf("event 0 = %+v", e)
 	}
 	if e := evs[1]; e.Time != 1795341601000000000 || e.Level != event.LevelError || e.TraceID != "" || len(e.Fields) != 2 {
 		t.Errorf("event 1 = %+v (stream level wins over the line's WARN)", e)
 	}
-	if e := evs[2]; e.Index != "infra" || field(e, "service") != "varlogs" || field(e, "job") != "varlogs" || e.Time == 0 || e.Level != "" {
+	if e := evs[2]; e.Index != "infra" || ingesttest.Field(e, "service") != "varlogs" || ingesttest.Field(e, "job") != "varlogs" || e.Time == 0 || e.Level != "" {
 		t.Errorf("event 2 = %+v", e)
 	}
 }
 
 func TestPushProtobuf(t *testing.T) {
-	rec := &recordWriter{}
-	h := New(newPipeline(t, rec), DefaultOptions())
+	rec := &ingesttest.Recorder{}
+	h := New(ingesttest.NewPipeline(t, rec), DefaultOptions())
 	msg := pbPush(`{app="shop", level="warn", path="C:\\logs\\\"x\""}`,
 		pbEntry(1795341600, 5, "결제 실패: 카드 한도 초과", "trace_id", "abc", "span_id", "def"),
 		pbEntry(1795341601, 0, "second"))
@@ -97,14 +98,14 @@ func TestPushProtobuf(t *testing.T) {
 	if w.Code != 204 {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
-	evs := rec.all()
+	evs := rec.Events()
 	if len(evs) != 2 {
 		t.Fatalf("stored %d", len(evs))
 	}
 	e := evs[0]
 	if e.Time != 1795341600_000000005 || e.Index != "shop" || e.Level != event.LevelWarn || e.Message != "결제 실패: 카드 한도 초과" ||
-		e.TraceID != "abc" || field(e, "span_id") != "def" || field(e, "app") != "shop" || field(e, "service") != "shop" ||
-		field(e, "path") != `C:\logs\"x"` {
+		e.TraceID != "abc" || ingesttest.Field(e, "span_id") != "def" || ingesttest.Field(e, "app") != "shop" || ingesttest.Field(e, "service") != "shop" ||
+		ingesttest.Field(e, "path") != `C:\logs\"x"` {
 		t.Errorf("event 0 = %+v", e)
 	}
 }
@@ -112,8 +113,8 @@ func TestPushProtobuf(t *testing.T) {
 func TestPushRefusals(t *testing.T) {
 	opts := DefaultOptions()
 	opts.MaxBodyBytes = 4 << 10
-	rec := &recordWriter{}
-	h := New(newPipeline(t, rec), opts)
+	rec := &ingesttest.Recorder{}
+	h := New(ingesttest.NewPipeline(t, rec), opts)
 	good := pbPush(`{app="a"}`, pbEntry(1, 0, "x"))
 	huge := pbPush(`{app="a"}`, pbEntry(1, 0, strings.Repeat("A", 100<<10)))
 	var gz bytes.Buffer
@@ -149,7 +150,7 @@ func TestPushRefusals(t *testing.T) {
 			}
 		})
 	}
-	if n := len(rec.all()); n != 0 {
+	if n := len(rec.Events()); n != 0 {
 		t.Errorf("stored %d events from refused pushes", n)
 	}
 	r := httptest.NewRequest("GET", "/loki/api/v1/push", nil)
@@ -198,14 +199,14 @@ func TestParseLabels(t *testing.T) {
 }
 
 func TestPushLegacyJSON(t *testing.T) {
-	rec := &recordWriter{}
-	h := New(newPipeline(t, rec), DefaultOptions())
+	rec := &ingesttest.Recorder{}
+	h := New(ingesttest.NewPipeline(t, rec), DefaultOptions())
 	body := `{"streams":[{"labels":"{app=\"shop\", level=\"info\"}","entries":[{"ts":"2026-11-22T10:00:00.5+09:00","line":"hello","structuredMetadata":{"trace_id":"t1"}}]}]}`
 	w := post(h, []byte(body))
 	if w.Code != 204 {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
-	evs := rec.all()
+	evs := rec.Events()
 	if len(evs) != 1 {
 		t.Fatalf("stored %d", len(evs))
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/snappy"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
+	"runtime"
 )
 
 // BenchmarkPushProto posts 1000-entry snappy protobuf pushes (10 streams of
@@ -25,10 +27,10 @@ func BenchmarkPushProto(b *testing.B) {
 		msg = append(msg, pbPush(fmt.Sprintf(`{service_name="checkout-%d", env="prod", host="web-3", level="info"}`, s), entries...)...)
 	}
 	body := snappy.Encode(nil, msg)
-	h := New(newPipeline(b, discardWriter{}), DefaultOptions())
+	h := New(ingesttest.NewPipeline(b, ingesttest.Discard{}), DefaultOptions())
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
-	b.SetParallelism((4 + gomaxprocs() - 1) / gomaxprocs())
+	b.SetParallelism((4 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"bytes"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 	"net/http/httptest"
 	"testing"
 )
@@ -13,7 +14,7 @@ func FuzzExport(f *testing.F) {
 	f.Add(true, []byte(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"","body":{"arrayValue":{"values":[{"doubleValue":1.5}]}}}]}]}]}`))
 	f.Add(false, []byte{0x0a, 0x06, 0x12, 0x04, 0x12, 0x02, 0x2a, 0x00})
 	f.Add(false, []byte{})
-	h := New(newPipeline(f, discardWriter{}), DefaultOptions())
+	h := New(ingesttest.NewPipeline(f, ingesttest.Discard{}), DefaultOptions())
 	f.Fuzz(func(t *testing.T, isJSON bool, body []byte) {
 		r := httptest.NewRequest("POST", "/v1/logs", bytes.NewReader(body))
 		if isJSON {

@@ -22,6 +22,7 @@ import (
 	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 )
 
 func post(h http.Handler, body []byte, hdr ...string) *httptest.ResponseRecorder {
@@ -49,8 +50,8 @@ const jsonRequest = `{"resourceLogs":[{"resource":{"attributes":[
   {"traceId":"4bf9","body":{"stringValue":"bad id"}}]}]}]}`
 
 func TestJSON(t *testing.T) {
-	rec := &recordWriter{}
-	h := New(newPipeline(t, rec), DefaultOptions())
+	rec := &ingesttest.Recorder{}
+	h := New(ingesttest.NewPipeline(t, rec), DefaultOptions())
 	w := post(h, []byte(jsonRequest), "Content-Type", "application/json")
 	if w.Code != 200 || w.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("%d %s", w.Code, w.Body)
@@ -65,14 +66,14 @@ func TestJSON(t *testing.T) {
 		!strings.Contains(resp.PartialSuccess.ErrorMessage, "trace_id") {
 		t.Errorf("response %s (%v)", w.Body, err)
 	}
-	evs := rec.all()
+	evs := rec.Events()
 	if len(evs) != 2 {
 		t.Fatalf("stored %d", len(evs))
 	}
 	e := evs[0]
 	if e.Time != 1795341600123456789 || e.Index != "payment" || e.Level != event.LevelError || e.Message != "결제 실패: 카드 한도 초과" ||
-		e.TraceID != "4bf92f3577b34da6a3ce929d0e0e4736" || field(e, "span_id") != "00f067aa0ba902b7" || field(e, "service") != "payment" ||
-		field(e, "host.name") != "web-3" || field(e, "scope.name") != "com.shop.pay" || field(e, "http.status") != "503" || field(e, "retry") != "true" {
+		e.TraceID != "4bf92f3577b34da6a3ce929d0e0e4736" || ingesttest.Field(e, "span_id") != "00f067aa0ba902b7" || ingesttest.Field(e, "service") != "payment" ||
+		ingesttest.Field(e, "host.name") != "web-3" || ingesttest.Field(e, "scope.name") != "com.shop.pay" || ingesttest.Field(e, "http.status") != "503" || ingesttest.Field(e, "retry") != "true" {
 		t.Errorf("event 0 = %+v", e)
 	}
 	if e := evs[1]; e.Time != 1795341601000000000 || e.Level != event.LevelWarn || e.Message != `{"a":1}` || e.TraceID != "" {
@@ -83,8 +84,8 @@ func TestJSON(t *testing.T) {
 func TestRefusals(t *testing.T) {
 	opts := DefaultOptions()
 	opts.MaxBodyBytes = 4 << 10
-	rec := &recordWriter{}
-	h := New(newPipeline(t, rec), opts)
+	rec := &ingesttest.Recorder{}
+	h := New(ingesttest.NewPipeline(t, rec), opts)
 	good, _ := proto.Marshal(&collogs.ExportLogsServiceRequest{})
 	_ = good
 	var gz bytes.Buffer
@@ -111,7 +112,7 @@ func TestRefusals(t *testing.T) {
 			t.Errorf("%s: %d %q, want %d", c.name, w.Code, w.Body, c.code)
 		}
 	}
-	if n := len(rec.all()); n != 0 {
+	if n := len(rec.Events()); n != 0 {
 		t.Errorf("stored %d", n)
 	}
 }
@@ -119,8 +120,8 @@ func TestRefusals(t *testing.T) {
 // TestSDKExporter sends with the OpenTelemetry Go SDK's OTLP/HTTP log
 // exporter (protobuf, gzip).
 func TestSDKExporter(t *testing.T) {
-	rec := &recordWriter{}
-	srv := httptest.NewServer(New(newPipeline(t, rec), DefaultOptions()))
+	rec := &ingesttest.Recorder{}
+	srv := httptest.NewServer(New(ingesttest.NewPipeline(t, rec), DefaultOptions()))
 	defer srv.Close()
 	ctx := context.Background()
 	exp, err := otlploghttp.New(ctx, otlploghttp.WithEndpointURL(srv.URL+"/v1/logs"), otlploghttp.WithCompression(otlploghttp.GzipCompression))
@@ -145,14 +146,14 @@ func TestSDKExporter(t *testing.T) {
 	if err := lp.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	evs := rec.all()
+	evs := rec.Events()
 	if len(evs) != 1 {
 		t.Fatalf("stored %d", len(evs))
 	}
 	e := evs[0]
 	if e.Time != when.UnixNano() || e.Index != "payment" || e.Level != event.LevelError || e.Message != "결제 실패: 카드 한도 초과" ||
-		e.TraceID != "4bf92f3577b34da6a3ce929d0e0e4736" || field(e, "span_id") != "00f067aa0ba902b7" ||
-		field(e, "host.name") != "web-3" || field(e, "http.status") != "503" || field(e, "scope.name") != "com.shop.pay" {
+		e.TraceID != "4bf92f3577b34da6a3ce929d0e0e4736" || ingesttest.Field(e, "span_id") != "00f067aa0ba902b7" ||
+		ingesttest.Field(e, "host.name") != "web-3" || ingesttest.Field(e, "http.status") != "503" || ingesttest.Field(e, "scope.name") != "com.shop.pay" {
 		t.Errorf("event = %+v", e)
 	}
 }
