@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 )
 
 // unhex turns a readable hex dump ("93 a3 61 ...", spaces ignored) into
@@ -165,7 +166,7 @@ func TestDecode(t *testing.T) {
 			}
 			var got []string
 			for i := 1; i < b.Len(); i++ {
-				got = append(got, render(&b.Events[i]))
+				got = append(got, ingesttest.Render(&b.Events[i]))
 			}
 			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))

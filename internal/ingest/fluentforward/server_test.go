@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/fluent/fluent-logger-golang/fluent"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 )
 
 // TestFluentLogger sends with the real client, fluent-logger-golang, with
 // acks requested and EventTime on, and checks the fields of every event.
 func TestFluentLogger(t *testing.T) {
-	w := &recordWriter{}
+	w := &ingesttest.Recorder{}
 	s, m := startTestServer(t, w, nil)
 	host, port, _ := net.SplitHostPort(s.TCPAddr().String())
 	p, _ := strconv.Atoi(port)
@@ -34,7 +35,7 @@ func TestFluentLogger(t *testing.T) {
 		t.Fatalf("post (waits for the ack): %v", err)
 	}
 	// The ack came back, so the event is durable already: no waiting.
-	got := w.snapshot()
+	got := ingesttest.RenderAll(w.Events())
 	want := `time=1700000000123456789 index=payment level=ERROR msg="결제 실패: 카드 한도 초과" trace=4bf92f3577b34da6a3ce929d0e0e4736 http.status="502" fluent_tag="payment.api"`
 	if len(got) != 1 || got[0] != want {
 		t.Fatalf("stored %q\nwant %q", got, want)
@@ -44,7 +45,7 @@ func TestFluentLogger(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got = w.snapshot()
+	got = ingesttest.RenderAll(w.Events())
 	if len(got) != 51 {
 		t.Fatalf("%d events stored after 51 acked posts", len(got))
 	}
@@ -52,7 +53,7 @@ func TestFluentLogger(t *testing.T) {
 		t.Errorf("last event %s", got[50])
 	}
 	logger.Close()
-	if n := rejected(m, "malformed"); n != 0 {
+	if n := ingesttest.Rejected(m, protocol, "malformed"); n != 0 {
 		t.Errorf("malformed counted %v", n)
 	}
 }
@@ -60,7 +61,7 @@ func TestFluentLogger(t *testing.T) {
 // TestAckAfterDurable holds the store's writes and checks the ack waits
 // for them.
 func TestAckAfterDurable(t *testing.T) {
-	w := &recordWriter{hold: make(chan struct{})}
+	w := &ingesttest.Recorder{Gate: make(chan struct{})}
 	s, _ := startTestServer(t, w, nil)
 	c, err := net.Dial("tcp", s.TCPAddr().String())
 	if err != nil {
@@ -72,7 +73,7 @@ func TestAckAfterDurable(t *testing.T) {
 	if n, err := c.Read(make([]byte, 64)); err == nil {
 		t.Fatalf("ack of %d bytes before the event was durable", n)
 	}
-	close(w.hold)
+	w.Open()
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	ack := make([]byte, 64)
 	n, err := c.Read(ack)
@@ -83,13 +84,13 @@ func TestAckAfterDurable(t *testing.T) {
 	if want := unhex(t, "81 a3 61 63 6b a4 59 32 67 3d"); !bytes.Equal(ack[:n], want) {
 		t.Fatalf("ack % x, want % x", ack[:n], want)
 	}
-	if got := w.snapshot(); len(got) != 1 {
+	if got := ingesttest.RenderAll(w.Events()); len(got) != 1 {
 		t.Fatalf("%d events", len(got))
 	}
 }
 
 func TestBadFrames(t *testing.T) {
-	w := &recordWriter{}
+	w := &ingesttest.Recorder{}
 	s, m := startTestServer(t, w, func(o *Options) { o.MaxFrameBytes = 1000 })
 	dial := func() net.Conn {
 		c, err := net.Dial("tcp", s.TCPAddr().String())
@@ -111,8 +112,8 @@ func TestBadFrames(t *testing.T) {
 	c.Write(good)
 	c.Write(unhex(t, "93 01 02 03"))
 	c.Write(good)
-	w.waitEvents(t, 2)
-	if n := rejected(m, "malformed"); n != 1 {
+	ingesttest.RenderAll(w.Wait(t, 2))
+	if n := ingesttest.Rejected(m, protocol, "malformed"); n != 1 {
 		t.Errorf("malformed counted %v, want 1", n)
 	}
 	// A frame announcing 100 MB: the connection ends at once, before the
@@ -128,10 +129,10 @@ func TestBadFrames(t *testing.T) {
 	if !closed(c3) {
 		t.Fatal("connection sending 0xc1 stayed open")
 	}
-	if rejected(m, "too_large") != 1 || rejected(m, "bad_frame") != 1 {
-		t.Errorf("too_large %v, bad_frame %v; want 1, 1", rejected(m, "too_large"), rejected(m, "bad_frame"))
+	if ingesttest.Rejected(m, protocol, "too_large") != 1 || ingesttest.Rejected(m, protocol, "bad_frame") != 1 {
+		t.Errorf("too_large %v, bad_frame %v; want 1, 1", ingesttest.Rejected(m, protocol, "too_large"), ingesttest.Rejected(m, protocol, "bad_frame"))
 	}
 	// The first connection still works.
 	c.Write(good)
-	w.waitEvents(t, 3)
+	ingesttest.RenderAll(w.Wait(t, 3))
 }

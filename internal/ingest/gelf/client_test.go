@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aphistic/golf"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 )
 
 // TestGolfClientUDP sends with a real GELF client from the module proxy
@@ -56,7 +57,7 @@ func TestGolfClientUDP(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := w.waitEvents(t, 2)
+	got := ingesttest.RenderAll(w.Wait(t, 2))
 	for i, comp := range []string{"gzip", "zlib"} {
 		var ev string
 		for _, g := range got {
@@ -76,7 +77,7 @@ func TestGolfClientUDP(t *testing.T) {
 			}
 		}
 	}
-	if n := rejected(m, protoUDP, "bad_chunk") + dropped(m, protoUDP, "chunks_incomplete"); n != 0 {
+	if n := ingesttest.Rejected(m, protoUDP, "bad_chunk") + ingesttest.Dropped(m, protoUDP, "chunks_incomplete"); n != 0 {
 		t.Errorf("chunk problems counted: %v", n)
 	}
 }

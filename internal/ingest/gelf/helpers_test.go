@@ -2,81 +2,19 @@ package gelf
 
 import (
 	"context"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 	"github.com/logcaster/logcaster/internal/metrics"
-	"github.com/logcaster/logcaster/internal/pipeline"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-// render writes an event as one line that tests compare exactly.
-func render(e *event.Event) string {
-	var sb strings.Builder
-	sb.WriteString("time=" + strconv.FormatInt(e.Time, 10))
-	sb.WriteString(" index=" + e.Index)
-	sb.WriteString(" level=" + e.Level)
-	sb.WriteString(" msg=" + strconv.Quote(e.Message))
-	if e.TraceID != "" {
-		sb.WriteString(" trace=" + e.TraceID)
-	}
-	for _, f := range e.Fields {
-		sb.WriteString(" " + f.Name + "=" + strconv.Quote(f.Value))
-	}
-	return sb.String()
-}
-
-// recordWriter is a pipeline.Writer that keeps copies of what it stores.
-type recordWriter struct {
-	mu     sync.Mutex
-	events []string
-}
-
-func (w *recordWriter) Write(batches []*event.Batch) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, b := range batches {
-		for i := range b.Events {
-			w.events = append(w.events, render(&b.Events[i]))
-		}
-	}
-	return nil
-}
-
-func (w *recordWriter) snapshot() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]string(nil), w.events...)
-}
-
-// waitEvents waits until the writer holds n events and returns them.
-func (w *recordWriter) waitEvents(t *testing.T, n int) []string {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if got := w.snapshot(); len(got) >= n {
-			return got
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	got := w.snapshot()
-	t.Fatalf("got %d events, want %d: %q", len(got), n, got)
-	return nil
-}
-
 // startTestServer starts a server on loopback with a real pipeline into a
-// recordWriter; opts is applied over DefaultOptions.
-func startTestServer(t *testing.T, edit func(*Options)) (*Server, *recordWriter, *metrics.Metrics) {
+// Recorder; edit is applied over DefaultOptions.
+func startTestServer(t *testing.T, edit func(*Options)) (*Server, *ingesttest.Recorder, *metrics.Metrics) {
 	t.Helper()
-	w := &recordWriter{}
-	p, err := pipeline.New(pipeline.DefaultOptions(), w)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := &ingesttest.Recorder{}
+	p := ingesttest.NewPipeline(t, w)
 	m := metrics.New()
 	opts := DefaultOptions()
 	opts.Addr = "127.0.0.1:0"
@@ -95,15 +33,6 @@ func startTestServer(t *testing.T, edit func(*Options)) (*Server, *recordWriter,
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		s.Shutdown(ctx)
-		p.Close()
 	})
 	return s, w, m
-}
-
-func rejected(m *metrics.Metrics, proto, reason string) float64 {
-	return testutil.ToFloat64(m.RejectedEvents.WithLabelValues(proto, reason))
-}
-
-func dropped(m *metrics.Metrics, proto, reason string) float64 {
-	return testutil.ToFloat64(m.DroppedEvents.WithLabelValues(proto, reason))
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 )
 
 const testNow = int64(1700000000000000000)
@@ -96,7 +97,7 @@ func TestParse(t *testing.T) {
 			if b.Len() != 1 {
 				t.Fatalf("%d events, want 1", b.Len())
 			}
-			if got := render(&b.Events[0]); got != tt.want {
+			if got := ingesttest.Render(&b.Events[0]); got != tt.want {
 				t.Errorf("got\n %s\nwant\n %s", got, tt.want)
 			}
 		})
@@ -118,7 +119,7 @@ func TestParseKeepsEarlierEvents(t *testing.T) {
 	}
 	want := []string{`time=1 index=default level= msg="one" k="v1"`, `time=2 index=default level= msg="two" k="v2"`}
 	for i, w := range want {
-		if got := render(&b.Events[i]); got != w {
+		if got := ingesttest.Render(&b.Events[i]); got != w {
 			t.Errorf("event %d = %s, want %s", i, got, w)
 		}
 	}

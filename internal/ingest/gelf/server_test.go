@@ -2,6 +2,7 @@ package gelf
 
 import (
 	"bytes"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 	"io"
 	"net"
 	"net/http"
@@ -28,7 +29,7 @@ func TestTCP(t *testing.T) {
 	io.WriteString(c, `{"short_message":"thr`)
 	time.Sleep(20 * time.Millisecond)
 	io.WriteString(c, `ee","timestamp":1700000000.003}`+"\x00")
-	got := w.waitEvents(t, 3)
+	got := ingesttest.RenderAll(w.Wait(t, 3))
 	want := []string{
 		`time=1700000000001000000 index=default level= msg="one"`,
 		`time=1700000000002000000 index=default level= msg="two" trace=abc`,
@@ -37,7 +38,7 @@ func TestTCP(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if n := rejected(m, protoTCP, "malformed"); n != 1 {
+	if n := ingesttest.Rejected(m, protoTCP, "malformed"); n != 1 {
 		t.Errorf("rejected malformed = %v, want 1", n)
 	}
 
@@ -52,11 +53,11 @@ func TestTCP(t *testing.T) {
 	if _, err := c2.Read(make([]byte, 1)); err == nil {
 		t.Fatal("connection with an oversized frame stayed open")
 	}
-	if n := rejected(m, protoTCP, "too_large"); n != 1 {
+	if n := ingesttest.Rejected(m, protoTCP, "too_large"); n != 1 {
 		t.Errorf("rejected too_large = %v, want 1", n)
 	}
 	io.WriteString(c, `{"short_message":"four"}`+"\x00")
-	w.waitEvents(t, 4)
+	ingesttest.RenderAll(w.Wait(t, 4))
 }
 
 func TestUDP(t *testing.T) {
@@ -84,7 +85,7 @@ func TestUDP(t *testing.T) {
 	send(chunk(77, 2, 3, string(z[2*k:])))
 	send(chunk(77, 0, 3, string(z[:k])))
 	send(chunk(77, 1, 3, string(z[k:2*k])))
-	got := w.waitEvents(t, 4)
+	got := ingesttest.RenderAll(w.Wait(t, 4))
 	want := []string{
 		`time=1700000000100000000 index=default level= msg="plain"`,
 		`time=1700000000200000000 index=default level= msg="gzip"`,
@@ -103,8 +104,8 @@ func TestUDP(t *testing.T) {
 	send(chunk(79, 0, 2, "half"))
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if rejected(m, protoUDP, "too_large") == 1 && rejected(m, protoUDP, "malformed") == 1 &&
-			rejected(m, protoUDP, "bad_chunk") == 1 && dropped(m, protoUDP, "chunks_incomplete") == 1 {
+		if ingesttest.Rejected(m, protoUDP, "too_large") == 1 && ingesttest.Rejected(m, protoUDP, "malformed") == 1 &&
+			ingesttest.Rejected(m, protoUDP, "bad_chunk") == 1 && ingesttest.Dropped(m, protoUDP, "chunks_incomplete") == 1 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -113,10 +114,10 @@ func TestUDP(t *testing.T) {
 		reason string
 		got    float64
 	}{
-		{"too_large", rejected(m, protoUDP, "too_large")},
-		{"malformed", rejected(m, protoUDP, "malformed")},
-		{"bad_chunk", rejected(m, protoUDP, "bad_chunk")},
-		{"chunks_incomplete", dropped(m, protoUDP, "chunks_incomplete")},
+		{"too_large", ingesttest.Rejected(m, protoUDP, "too_large")},
+		{"malformed", ingesttest.Rejected(m, protoUDP, "malformed")},
+		{"bad_chunk", ingesttest.Rejected(m, protoUDP, "bad_chunk")},
+		{"chunks_incomplete", ingesttest.Dropped(m, protoUDP, "chunks_incomplete")},
 	} {
 		if c.got != 1 {
 			t.Errorf("%s counted %v times, want 1", c.reason, c.got)
@@ -124,7 +125,7 @@ func TestUDP(t *testing.T) {
 	}
 	// And the server goes on.
 	send([]byte(`{"short_message":"after"}`))
-	w.waitEvents(t, 5)
+	ingesttest.RenderAll(w.Wait(t, 5))
 }
 
 func TestHTTP(t *testing.T) {
@@ -148,7 +149,7 @@ func TestHTTP(t *testing.T) {
 		t.Fatalf("plain: %d %q", code, body)
 	}
 	// Stored before the answer: no waiting needed.
-	if got := w.snapshot(); len(got) != 1 || got[0] != `time=1700000000500000000 index=default level=INFO msg="over http" host="h"` {
+	if got := ingesttest.RenderAll(w.Events()); len(got) != 1 || got[0] != `time=1700000000500000000 index=default level=INFO msg="over http" host="h"` {
 		t.Fatalf("stored %q", got)
 	}
 	if code, _ := post(gzipped(t, []byte(`{"short_message":"gz"}`)), "gzip"); code != 202 {
@@ -171,13 +172,13 @@ func TestHTTP(t *testing.T) {
 	if resp.StatusCode != 405 {
 		t.Fatalf("GET: %d, want 405", resp.StatusCode)
 	}
-	if n := rejected(m, protoHTTP, "too_large"); n != 2 {
+	if n := ingesttest.Rejected(m, protoHTTP, "too_large"); n != 2 {
 		t.Errorf("too_large counted %v, want 2", n)
 	}
-	if n := rejected(m, protoHTTP, "malformed"); n != 1 {
+	if n := ingesttest.Rejected(m, protoHTTP, "malformed"); n != 1 {
 		t.Errorf("malformed counted %v, want 1", n)
 	}
-	if n := len(w.snapshot()); n != 2 {
+	if n := len(ingesttest.RenderAll(w.Events())); n != 2 {
 		t.Errorf("%d events stored, want 2", n)
 	}
 }
@@ -200,7 +201,7 @@ func TestConnLimit(t *testing.T) {
 	if _, err := c2.Read(make([]byte, 1)); err == nil {
 		t.Fatal("second connection was served")
 	}
-	if n := rejected(m, protoTCP, "conn_limit"); n != 1 {
+	if n := ingesttest.Rejected(m, protoTCP, "conn_limit"); n != 1 {
 		t.Errorf("conn_limit counted %v, want 1", n)
 	}
 }
