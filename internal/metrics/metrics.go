@@ -8,6 +8,8 @@ package metrics
 
 import (
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -32,6 +34,20 @@ type Metrics struct {
 	WALSyncDuration   prometheus.Histogram
 	MergeDuration     prometheus.Histogram
 	CorruptParts      prometheus.Counter
+
+	// These three measure features that have not landed yet (live tail,
+	// issues, alerting). They are registered now so that dashboards and
+	// alert rules can name them; they stay 0 until the feature calls them.
+	LiveSubscribers prometheus.Gauge       // open live-tail viewers
+	Issues          *prometheus.GaugeVec   // status: open, resolved, ignored
+	AlertsSent      *prometheus.CounterVec // result: ok, error
+
+	// logcaster_cache_hits_total / logcaster_cache_misses_total{cache} are
+	// not registered: LogCaster has no cache yet. The first cache adds them
+	// here with a "cache" label naming it, so that no metric claims to
+	// measure something that does not exist.
+
+	lastSync lastObserved // the latest WAL commit, for /health
 
 	mu      sync.Mutex
 	indexes map[string]bool
@@ -65,10 +81,6 @@ func New() *Metrics {
 			Name: "logcaster_query_duration_seconds", Help: "Query execution time.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12),
 		}),
-		WALSyncDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "logcaster_wal_sync_duration_seconds", Help: "Time of one WAL group commit (write and fsync).",
-			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12),
-		}),
 		MergeDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "logcaster_merge_duration_seconds", Help: "Time of one background merge of parts.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 10),
@@ -76,13 +88,28 @@ func New() *Metrics {
 		CorruptParts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "logcaster_corrupt_parts_total", Help: "Parts found damaged and set aside.",
 		}),
+		LiveSubscribers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "logcaster_live_subscribers", Help: "Open live-tail subscriptions (0 until live tail exists).",
+		}),
+		Issues: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "logcaster_issues", Help: "Grouped error issues by status (0 until issues exist).",
+		}, []string{"status"}),
+		AlertsSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logcaster_alerts_sent_total", Help: "Alert notifications sent, by result (0 until alerting exists).",
+		}, []string{"result"}),
 		indexes: map[string]bool{},
 	}
+	m.lastSync.Histogram = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "logcaster_wal_sync_duration_seconds", Help: "Time of one WAL group commit (write and fsync).",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12),
+	})
+	m.WALSyncDuration = &m.lastSync
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.ActiveConnections, m.IngestedEvents, m.IngestedBytes, m.RejectedEvents, m.DroppedEvents,
 		m.HTTPDuration, m.QueryDuration, m.WALSyncDuration, m.MergeDuration, m.CorruptParts,
+		m.LiveSubscribers, m.Issues, m.AlertsSent,
 	)
 	return m
 }
@@ -155,4 +182,32 @@ func (m *Metrics) GaugeFunc(name, help string, fn func() float64) {
 		return
 	}
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+}
+
+// LastWALSync returns when the latest WAL commit ended and how long it
+// took; the zero time if none has happened yet.
+func (m *Metrics) LastWALSync() (at time.Time, took time.Duration) {
+	if m == nil {
+		return time.Time{}, 0
+	}
+	ns := m.lastSync.at.Load()
+	if ns == 0 {
+		return time.Time{}, 0
+	}
+	return time.Unix(0, ns), time.Duration(m.lastSync.took.Load())
+}
+
+// lastObserved is a histogram that also remembers its latest observation,
+// so /health can report the WAL's last commit without the store exporting
+// one more accessor (the store already observes this histogram).
+type lastObserved struct {
+	prometheus.Histogram
+	at   atomic.Int64 // unix nanoseconds
+	took atomic.Int64 // nanoseconds
+}
+
+func (h *lastObserved) Observe(seconds float64) {
+	h.Histogram.Observe(seconds)
+	h.took.Store(int64(seconds * float64(time.Second)))
+	h.at.Store(time.Now().UnixNano())
 }

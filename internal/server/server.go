@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -44,6 +43,7 @@ type Options struct {
 	MaxConns          int // more concurrent connections are closed at once
 	MaxHeaderBytes    int
 	Version           string
+	DataDir           string // the store's folder, for the free-disk check; "" skips it
 }
 
 // DefaultOptions returns the options logcaster serve uses by default.
@@ -74,12 +74,14 @@ type Server struct {
 	listeners []Listener
 	started   time.Time
 	draining  atomic.Bool
+	health    *healthChecker
 }
 
 // New returns a server over a store and the pipeline feeding it. Routes and
 // listeners are added before Start.
 func New(opts Options, st *store.Store, pipe *pipeline.Pipeline, m *metrics.Metrics, log *slog.Logger) *Server {
 	s := &Server{opts: opts, log: log, store: st, pipe: pipe, metrics: m, mux: http.NewServeMux()}
+	s.health = newHealthChecker(s)
 	m.GaugeFunc("logcaster_queue_size", "Events queued for the store and not yet durable.", func() float64 { return float64(pipe.Len()) })
 	m.GaugeFunc("logcaster_queue_capacity", "Capacity of the ingest queue in events.", func() float64 { return float64(pipe.Cap()) })
 	m.GaugeFunc("logcaster_storage_bytes", "Bytes of the store's parts on disk.", func() float64 { return float64(st.Stats().DiskBytes) })
@@ -143,6 +145,7 @@ func (s *Server) Start() error {
 			return err
 		}
 	}
+	s.health.start()
 	return nil
 }
 
@@ -150,6 +153,7 @@ func (s *Server) Start() error {
 // the package comment). It returns the first error met.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
+	s.health.close()
 	var first error
 	keep := func(err error) {
 		if err != nil && first == nil {
@@ -165,39 +169,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.pipe.Close()
 	keep(s.store.Close())
 	return first
-}
-
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	st := s.store.Stats()
-	status, code := "ok", http.StatusOK
-	storeStatus := map[string]any{
-		"status": "ok", "events": st.Rows + uint64(st.HeadEvents), "partitions": st.Partitions, "parts": st.Parts, "rows": st.Rows,
-		"disk_bytes": st.DiskBytes, "head_events": st.HeadEvents, "oldest_day": st.OldestDay, "newest_day": st.NewestDay,
-	}
-	if err := s.store.Health(); err != nil {
-		status, code = "failing", http.StatusServiceUnavailable
-		storeStatus["status"] = "failing"
-		storeStatus["error"] = err.Error()
-	}
-	writeJSON(w, code, map[string]any{
-		"status":         status,
-		"version":        s.opts.Version,
-		"uptime_seconds": int(time.Since(s.started).Seconds()),
-		"store":          storeStatus,
-		"queue":          map[string]any{"size": s.pipe.Len(), "capacity": s.pipe.Cap()},
-	})
-}
-
-func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
-	if s.draining.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "shutting down"})
-		return
-	}
-	if err := s.store.Health(); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "store failing", "error": err.Error()})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
 }
 
 func (s *Server) handleForceMerge(w http.ResponseWriter, r *http.Request) {
@@ -229,46 +200,3 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 func writeError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg})
 }
-
-// instrument measures a route's latency by status code and logs the
-// request at debug level.
-func (s *Server) instrument(route string, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-		h.ServeHTTP(rec, r)
-		d := time.Since(start)
-		if s.metrics != nil {
-			s.metrics.HTTPDuration.WithLabelValues(route, strconv.Itoa(rec.code)).Observe(d.Seconds())
-		}
-		s.log.Debug("http request", "method", r.Method, "path", r.URL.Path, "status", rec.code,
-			"duration_ms", float64(d.Microseconds())/1000, "bytes", rec.bytes, "trace_id", r.Header.Get("traceparent"))
-	})
-}
-
-// statusRecorder remembers the status code and size of a response; Unwrap
-// lets http.ResponseController reach Flush on streaming routes.
-type statusRecorder struct {
-	http.ResponseWriter
-	code  int
-	bytes int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.code = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(p []byte) (int, error) {
-	n, err := r.ResponseWriter.Write(p)
-	r.bytes += n
-	return n, err
-}
-
-func (r *statusRecorder) Flush() {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
