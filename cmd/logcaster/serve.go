@@ -133,6 +133,7 @@ func runServe(args []string) error {
 		st.Close()
 		return err
 	}
+	c.srv.DataDir = c.store.Dir // for the free-disk check of /health
 	srv := server.New(c.srv, st, pipe, m, log)
 	c.query.Observe = func(d time.Duration) { m.QueryDuration.Observe(d.Seconds()) }
 	srv.Handle("GET /api/v1/query", query.NewHandler(st, c.query))
