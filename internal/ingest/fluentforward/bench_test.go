@@ -6,30 +6,17 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/tinylib/msgp/msgp"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 	"github.com/logcaster/logcaster/internal/pipeline"
 )
-
-// nullWriter counts events and keeps nothing.
-type nullWriter struct{ events atomic.Int64 }
-
-func (w *nullWriter) Write(batches []*event.Batch) error {
-	for _, b := range batches {
-		w.events.Add(int64(b.Len()))
-	}
-	return nil
-}
 
 // forwardCorpus turns n events of the gencorpus JSON-lines corpus into
 // PackedForward frames of perFrame entries each, as Fluent Bit's forward
@@ -107,7 +94,7 @@ func BenchmarkDecode(b *testing.B) {
 func BenchmarkForwardIngest(b *testing.B) {
 	frames, events := forwardCorpus(b, 100000, 1000)
 	data := bytes.Join(frames, nil)
-	w := &nullWriter{}
+	w := &ingesttest.Counter{}
 	p, err := pipeline.New(pipeline.DefaultOptions(), w)
 	if err != nil {
 		b.Fatal(err)
@@ -123,29 +110,5 @@ func BenchmarkForwardIngest(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Shutdown(context.Background())
-	const senders = 4
-	b.ReportAllocs()
-	b.SetBytes(int64(len(data) * senders))
-	for b.Loop() {
-		want := w.events.Load() + int64(events*senders)
-		var wg sync.WaitGroup
-		for i := 0; i < senders; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c, err := net.Dial("tcp", s.TCPAddr().String())
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				c.Write(data)
-				c.Close()
-			}()
-		}
-		wg.Wait()
-		for w.events.Load() < want {
-			time.Sleep(100 * time.Microsecond)
-		}
-	}
-	b.ReportMetric(float64(b.N*events*senders)/b.Elapsed().Seconds(), "events/s")
+	ingesttest.BenchTCPSenders(b, s.TCPAddr().String(), data, events, 4, w)
 }

@@ -5,29 +5,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 	"github.com/logcaster/logcaster/internal/pipeline"
 )
-
-// nullWriter counts events and keeps nothing: benchmarks measure the
-// listener and parser with the real pipeline, not a store.
-type nullWriter struct{ events atomic.Int64 }
-
-func (w *nullWriter) Write(batches []*event.Batch) error {
-	for _, b := range batches {
-		w.events.Add(int64(b.Len()))
-	}
-	return nil
-}
 
 // gelfCorpus turns n events of the shared gencorpus JSON-lines corpus into
 // GELF messages: message → short_message, level → syslog severity, every
@@ -99,7 +85,7 @@ func BenchmarkParse(b *testing.B) {
 func BenchmarkTCPIngest(b *testing.B) {
 	msgs := gelfCorpus(b, 100000)
 	data := append(bytes.Join(msgs, []byte{0}), 0)
-	w := &nullWriter{}
+	w := &ingesttest.Counter{}
 	p, err := pipeline.New(pipeline.DefaultOptions(), w)
 	if err != nil {
 		b.Fatal(err)
@@ -115,29 +101,5 @@ func BenchmarkTCPIngest(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Shutdown(context.Background())
-	const senders = 4
-	b.ReportAllocs()
-	b.SetBytes(int64(len(data) * senders))
-	for b.Loop() {
-		want := w.events.Load() + int64(len(msgs)*senders)
-		var wg sync.WaitGroup
-		for i := 0; i < senders; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c, err := net.Dial("tcp", s.TCPAddr().String())
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				c.Write(data)
-				c.Close()
-			}()
-		}
-		wg.Wait()
-		for w.events.Load() < want {
-			time.Sleep(100 * time.Microsecond)
-		}
-	}
-	b.ReportMetric(float64(b.N*len(msgs)*senders)/b.Elapsed().Seconds(), "events/s")
+	ingesttest.BenchTCPSenders(b, s.TCPAddr().String(), data, len(msgs), 4, w)
 }
