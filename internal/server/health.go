@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -307,4 +308,18 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		status = "ready"
 	}
 	writeJSON(w, code, map[string]any{"status": status, "checks": checks})
+}
+
+// diskFigure returns the free (or total) bytes of dir's filesystem for the
+// disk gauges; NaN when statfs fails, so a broken mount does not read as
+// "full" or "empty".
+func diskFigure(dir string, free bool) float64 {
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(dir, &fs); err != nil {
+		return math.NaN()
+	}
+	if free {
+		return float64(fs.Bavail) * float64(fs.Bsize)
+	}
+	return float64(fs.Blocks) * float64(fs.Bsize)
 }

@@ -88,6 +88,10 @@ func New(opts Options, st *store.Store, pipe *pipeline.Pipeline, m *metrics.Metr
 	m.GaugeFunc("logcaster_storage_parts", "Number of parts in the store.", func() float64 { return float64(st.Stats().Parts) })
 	m.GaugeFunc("logcaster_storage_rows", "Events in the store's parts.", func() float64 { return float64(st.Stats().Rows) })
 	m.GaugeFunc("logcaster_head_events", "Events in memory not yet written into parts.", func() float64 { return float64(st.Stats().HeadEvents) })
+	if opts.DataDir != "" {
+		m.GaugeFunc("logcaster_data_disk_free_bytes", "Bytes free to LogCaster on the data directory's filesystem.", func() float64 { return diskFigure(opts.DataDir, true) })
+		m.GaugeFunc("logcaster_data_disk_size_bytes", "Size in bytes of the data directory's filesystem.", func() float64 { return diskFigure(opts.DataDir, false) })
+	}
 	s.Handle("GET /health", http.HandlerFunc(s.handleHealth))
 	s.Handle("GET /ready", http.HandlerFunc(s.handleReady))
 	s.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
