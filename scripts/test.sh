@@ -10,7 +10,7 @@ export PATH=$PATH:/usr/local/go/bin
 # rsyslog, Python's SysLogHandler, and logback with logstash-logback-encoder
 # compiled by javac. Installed only when missing, so a machine that has them
 # runs offline.
-packages=(bsdutils curl rsyslog python3 default-jdk-headless liblogback-java liblogstash-logback-encoder-java)
+packages=(bsdutils curl rsyslog python3 default-jdk-headless liblogback-java liblogstash-logback-encoder-java prometheus haproxy nginx libnginx-mod-stream)
 need=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
