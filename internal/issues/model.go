@@ -12,6 +12,11 @@
 // ingest: it drops (and counts) batches when its queue is full.
 package issues
 
+import (
+	"crypto/rand"
+	"encoding/hex"
+)
+
 // Frame is one stack frame, innermost last (as Sentry orders them).
 type Frame struct {
 	Module   string `json:"module,omitempty"`
@@ -70,4 +75,11 @@ func (e *ErrorEvent) user() string {
 		return "ip:" + e.UserIP
 	}
 	return ""
+}
+
+// newEventID returns 32 random hex digits, Sentry's event id format.
+func newEventID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -63,12 +63,12 @@ func TestParseStackTrace(t *testing.T) {
 
 func TestNormalizeMessage(t *testing.T) {
 	for in, want := range map[string]string{
-		"user 42 not found in 'eu-1'":                           "user <n> not found in '<q>'",
+		"user 42 not found in 'eu-1'":                            "user <n> not found in '<q>'",
 		"request 3f2c8a9e-1b2c-4d5e-8f90-123456789abc timed out": "request <uuid> timed out",
-		"bad pointer 0xc000123abc at deadline":                  "bad pointer <hex> at deadline",
-		"took 3.25s, object deadbeef42":                         "took 3.25s, object <hex>",
-		`key "abc" missing after 17 tries`:                      `key "<q>" missing after <n> tries`,
-		"cafe failed at 10":                                     "cafe failed at <n>",
+		"bad pointer 0xc000123abc at deadline":                   "bad pointer <hex> at deadline",
+		"took 3.25s, object deadbeef42":                          "took 3.25s, object <hex>",
+		`key "abc" missing after 17 tries`:                       `key "<q>" missing after <n> tries`,
+		"cafe failed at 10":                                      "cafe failed at <n>",
 	} {
 		if got := NormalizeMessage(in); got != want {
 			t.Errorf("NormalizeMessage(%q) = %q, want %q", in, got, want)
