@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 	"github.com/logcaster/logcaster/internal/ingest/loki"
 	"github.com/logcaster/logcaster/internal/ingest/otlp"
 	"github.com/logcaster/logcaster/internal/ingest/syslog"
+	"github.com/logcaster/logcaster/internal/issues"
+	"github.com/logcaster/logcaster/internal/issues/sentry"
 	"github.com/logcaster/logcaster/internal/metrics"
 	"github.com/logcaster/logcaster/internal/pipeline"
 	"github.com/logcaster/logcaster/internal/query"
@@ -44,6 +47,10 @@ type serveConfig struct {
 	http   ingest.HTTPOptions
 	query  query.HandlerOptions
 	sync   string
+
+	issues    issues.Options
+	sentry    sentry.Options
+	publicURL string
 }
 
 func newServeFlags() (*flag.FlagSet, *serveConfig) {
@@ -60,7 +67,10 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 		otlp:   otlp.DefaultOptions(),
 		http:   ingest.DefaultHTTPOptions(),
 		query:  query.DefaultHandlerOptions(),
+		issues: issues.DefaultOptions(),
+		sentry: sentry.DefaultOptions(),
 	}
+	c.issues.Dir = "" // under --data unless set
 	c.srv.Version = version
 	c.sync = string(c.store.Sync)
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -103,6 +113,10 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 	fs.Var(durationValue{&c.query.Timeout}, "query-timeout", "longest a query may run")
 	fs.IntVar(&c.query.MaxLimit, "query.max-limit", c.query.MaxLimit, "largest limit a query may ask for")
 	fs.Var(sizeValue[int64]{&c.query.MaxMemoryBytes}, "query-max-memory", "most memory one query may hold (rows, stats groups); over it the query stops with an error")
+	fs.StringVar(&c.issues.Dir, "issues.dir", "", "folder of the issue state (journal and snapshot); empty: DATA/issues")
+	fs.IntVar(&c.issues.EventsPerIssue, "issues.events-per-issue", c.issues.EventsPerIssue, "newest error events kept whole per issue")
+	fs.Var(sizeValue[int64]{&c.sentry.MaxBodyBytes}, "sentry.max-body", "largest Sentry envelope or event, after decompression")
+	fs.StringVar(&c.publicURL, "public-url", "", "base URL put in DSNs (e.g. http://logs.example.com:8080); empty: the request's Host")
 	return fs, c
 }
 
@@ -134,7 +148,24 @@ func runServe(args []string) error {
 		return err
 	}
 	c.srv.DataDir = c.store.Dir // for the free-disk check of /health
+	if c.issues.Dir == "" {
+		c.issues.Dir = filepath.Join(c.store.Dir, "issues")
+	}
+	c.issues.Logger = log
+	tracker, err := issues.Open(c.issues)
+	if err != nil {
+		pipe.Close()
+		st.Close()
+		return fmt.Errorf("open issues: %w", err)
+	}
+	defer tracker.Close()
+	pipe.Subscribe(tracker.Consume)
 	srv := server.New(c.srv, st, pipe, m, log)
+	(&issues.API{T: tracker, Store: st, PublicURL: c.publicURL}).Register(srv.Handle)
+	c.sentry.Metrics, c.sentry.Logger = m, log
+	sentryHandler := sentry.New(pipe, tracker, c.sentry)
+	srv.Handle(sentry.RouteEnvelope, sentryHandler)
+	srv.Handle(sentry.RouteStore, sentryHandler)
 	c.query.Observe = func(d time.Duration) { m.QueryDuration.Observe(d.Seconds()) }
 	srv.Handle("GET /api/v1/query", query.NewHandler(st, c.query))
 	c.http.Metrics = m
