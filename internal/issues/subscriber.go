@@ -24,6 +24,8 @@ type subscriber struct {
 	done    chan struct{}
 	once    sync.Once
 	dropped atomic.Int64
+	mu      sync.RWMutex // guards closed against a send on a closed ch
+	closed  bool
 }
 
 func (s *subscriber) start(t *Tracker, queue int) {
@@ -41,7 +43,15 @@ func (s *subscriber) start(t *Tracker, queue int) {
 	}()
 }
 
-func (s *subscriber) stop() { s.once.Do(func() { close(s.ch); <-s.done }) }
+func (s *subscriber) stop() {
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		close(s.ch)
+		s.mu.Unlock()
+		<-s.done
+	})
+}
 
 // Dropped is how many error events from logs were not tracked because the
 // tracker's queue was full.
@@ -61,6 +71,12 @@ func (t *Tracker) Consume(batches []*event.Batch) {
 		}
 	}
 	if len(evs) == 0 {
+		return
+	}
+	t.sub.mu.RLock()
+	defer t.sub.mu.RUnlock()
+	if t.sub.closed {
+		t.sub.dropped.Add(int64(len(evs)))
 		return
 	}
 	select {
