@@ -16,6 +16,8 @@ Usage:
   logcaster send [flags] [FILE...] ship files or stdin to a server, acknowledged
   logcaster query [flags] 'QUERY'  search a server
   logcaster bench [flags]          measure ingest and query speed against a server
+  logcaster issues [flags] [ID]    list grouped errors (issues) of a server, or show one
+  logcaster project create NAME    create a Sentry project and print its DSN (--server URL)
   logcaster snapshot [--server URL] make an instant, consistent backup of a server's store (hard links)
   logcaster version                print the version
 
@@ -41,6 +43,10 @@ func main() {
 		err = runQuery(args)
 	case "bench":
 		err = runBench(args)
+	case "issues":
+		err = runIssues(args)
+	case "project":
+		err = runProject(args)
 	case "snapshot":
 		err = runSnapshot(args)
 	case "version", "--version", "-version":
