@@ -104,6 +104,15 @@ func New() *Metrics {
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12),
 	})
 	m.WALSyncDuration = &m.lastSync
+	// Vectors show no series until a label value is used; these known
+	// values are created at 0 so that the metrics exist (and dashboards
+	// draw 0) before the features that set them land.
+	for _, st := range []string{"open", "resolved", "ignored"} {
+		m.Issues.WithLabelValues(st)
+	}
+	for _, r := range []string{"ok", "error"} {
+		m.AlertsSent.WithLabelValues(r)
+	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -26,10 +26,13 @@ const (
 	// listenerDialTimeout bounds one listener check; a loopback connect
 	// that takes longer means the accept loop is not keeping up.
 	listenerDialTimeout = 500 * time.Millisecond
-	// diskWarnRatio and diskFailBytes: below 10% free the operator should
-	// act; below 64 MiB the WAL and a flush may no longer fit.
+	// diskWarnRatio, diskWarnBytes: below 10% or 64 MiB free the operator
+	// should act (a flush or merge may soon not fit). diskFailBytes: below
+	// 1 MiB not even a WAL group commit fits; the server is not ready. The
+	// store's own write errors (store check) catch the rest.
 	diskWarnRatio = 0.10
-	diskFailBytes = 64 << 20
+	diskWarnBytes = 64 << 20
+	diskFailBytes = 1 << 20
 	// queueWarnRatio: a queue this full means the store is not keeping up
 	// and senders are about to be pushed back.
 	queueWarnRatio = 0.9
@@ -165,6 +168,9 @@ func (h *healthChecker) checkDisk() check {
 			c.Status = statusWarn
 		}
 	}
+	if free < diskWarnBytes {
+		c.Status = statusWarn
+	}
 	if free < diskFailBytes {
 		c.Status = statusFailing
 		c.Error = "disk nearly full"
@@ -197,7 +203,7 @@ func (h *healthChecker) checkWAL() check {
 // the Addr or TCPAddr method the protocol servers have. UDP-only parts are
 // not dialled: there is nothing to connect to.
 func listenerAddr(l Listener, i int) (string, net.Addr) {
-	name := fmt.Sprintf("%T", l) // "*ingest.TCPServer", "*syslog.Server"
+	name := fmt.Sprintf("%T", l) // "*ingest.TCPServer" -> "ingest.TCPServer"
 	for j := len(name) - 1; j >= 0; j-- {
 		if name[j] == '*' {
 			name = name[j+1:]

@@ -13,7 +13,10 @@ import (
 // the probes/scrapes (/health, /ready, /metrics) are logged at debug only:
 // at tens of thousands of ingest requests a second, or a probe every
 // second, an info line each would bury everything else and cost more than
-// the request. Failures (5xx) of any route are logged at warn.
+// the request. Failures (5xx) of API routes are logged at warn; those of
+// the quiet routes stay at debug, since a full disk or a failing probe
+// would otherwise log at the request rate (the health checks and metrics
+// report those states instead).
 
 // quietRoute reports whether a route is logged at debug rather than info.
 func quietRoute(pattern string) bool {
@@ -57,7 +60,7 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 			s.metrics.HTTPDuration.WithLabelValues(route, strconv.Itoa(rec.code)).Observe(d.Seconds())
 		}
 		lv := level
-		if rec.code >= 500 {
+		if rec.code >= 500 && level == slog.LevelInfo {
 			lv = slog.LevelWarn
 		}
 		if !s.log.Enabled(r.Context(), lv) {
