@@ -220,15 +220,34 @@ func parseTimestamp(raw json.RawMessage, now time.Time) int64 {
 				return t.UnixNano()
 			}
 		}
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return int64(f * 1e9)
-		}
-		return now.UnixNano()
+		raw = []byte(s)
 	}
-	if f, err := strconv.ParseFloat(string(raw), 64); err == nil && f > 0 && f < 1e11 {
-		return int64(f * 1e9)
+	if ns, ok := secondsToNs(string(raw)); ok {
+		return ns
 	}
 	return now.UnixNano()
+}
+
+// secondsToNs reads "1763800000.25" exactly: a float64 would round the
+// nanoseconds (1763800000.25 * 1e9 is ...249999872).
+func secondsToNs(s string) (int64, bool) {
+	intPart, frac, _ := strings.Cut(s, ".")
+	sec, err := strconv.ParseInt(intPart, 10, 64)
+	if err != nil || sec <= 0 || sec >= 1e11 {
+		return 0, false
+	}
+	var ns int64
+	for i, scale := 0, int64(1e8); i < len(frac); i++ {
+		c := frac[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if scale > 0 {
+			ns += int64(c-'0') * scale
+			scale /= 10
+		}
+	}
+	return sec*1e9 + ns, true
 }
 
 // normLevel maps Sentry's levels (debug, info, warning, error, fatal) to
