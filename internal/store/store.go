@@ -365,8 +365,12 @@ func (s *Store) syncLoop() {
 			return
 		case <-t.C:
 			s.writeMu.Lock()
+			start := time.Now()
 			if err := s.wal.sync(); err != nil {
 				s.log.Error("wal sync failed", "err", err)
+			}
+			if m := s.opts.Metrics; m != nil {
+				m.WALSyncDuration.Observe(time.Since(start).Seconds())
 			}
 			s.writeMu.Unlock()
 		}
