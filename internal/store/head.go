@@ -1,7 +1,6 @@
 package store
 
 import (
-	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -105,19 +104,44 @@ func (v headView) allBlocks() []*MemBlock {
 // eventsByDay groups the head's events by UTC day, the partition they
 // belong to.
 func (h *head) eventsByDay() map[string][]event.Event {
-	days := map[string][]event.Event{}
-	lastDay, lastStart, lastEnd := "", int64(math.MaxInt64), int64(math.MinInt64)
+	// Events of a head are nearly always of one or two days: keep a pointer
+	// to the current day's slice instead of a map lookup per event (which
+	// was a third of this function's cost), and size the first day for all.
+	type dayEvents struct {
+		start, end int64
+		events     []event.Event
+	}
+	var days []*dayEvents
+	var cur *dayEvents
 	for _, b := range h.batches {
 		for i := range b.Events {
 			t := b.Events[i].Time
-			if t < lastStart || t >= lastEnd {
-				lastDay = dayOf(t)
-				lastStart, lastEnd = dayBounds(t)
+			if cur == nil || t < cur.start || t >= cur.end {
+				cur = nil
+				for _, d := range days {
+					if t >= d.start && t < d.end {
+						cur = d
+						break
+					}
+				}
+				if cur == nil {
+					start, end := dayBounds(t)
+					capacity := 0
+					if len(days) == 0 {
+						capacity = h.events
+					}
+					cur = &dayEvents{start: start, end: end, events: make([]event.Event, 0, capacity)}
+					days = append(days, cur)
+				}
 			}
-			days[lastDay] = append(days[lastDay], b.Events[i])
+			cur.events = append(cur.events, b.Events[i])
 		}
 	}
-	return days
+	out := make(map[string][]event.Event, len(days))
+	for _, d := range days {
+		out[dayOf(d.start)] = d.events
+	}
+	return out
 }
 
 const nsPerDay = int64(24 * 60 * 60 * 1e9)
