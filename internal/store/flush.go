@@ -67,6 +67,7 @@ func (s *Store) flushLocked() error {
 			s.writeMu.Unlock()
 			return err
 		}
+		s.health.walSeq.Store(s.wal.seq)
 		s.mu.Lock()
 		s.pendingFlush = append(s.pendingFlush, flushingHead{h: s.head, closedSeq: closed, marks: s.dedup.snapshot()})
 		s.flushing = append(s.flushing, s.head)

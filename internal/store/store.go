@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -148,7 +149,15 @@ type Store struct {
 	writeMu sync.Mutex
 	wal     walWriter
 	dedup   *dedupTable
-	walErr  error // last WAL write error, for health
+	// health mirrors, for readers that must not wait behind a group
+	// commit's fsync (health checks answer in milliseconds under load):
+	// the last WAL write error (nil when the last one succeeded), whether
+	// the store is closed, and the current segment.
+	health struct {
+		walErr atomic.Pointer[error]
+		closed atomic.Bool
+		walSeq atomic.Uint64
+	}
 
 	lastOldWarn time.Time // last warning about events past retention; under writeMu
 
@@ -207,6 +216,7 @@ func Open(opts Options) (*Store, error) {
 		lock.Close()
 		return nil, err
 	}
+	s.health.walSeq.Store(s.wal.seq)
 	s.wg.Add(2)
 	go s.flushLoop()
 	go s.mergeLoop()
@@ -266,7 +276,12 @@ func (s *Store) Write(batches []*event.Batch) error {
 	if m := s.opts.Metrics; m != nil {
 		m.WALSyncDuration.Observe(time.Since(start).Seconds())
 	}
-	s.walErr = err
+	if err != nil {
+		s.health.walErr.Store(&err)
+	} else {
+		s.health.walErr.Store(nil)
+	}
+	s.health.walSeq.Store(s.wal.seq)
 	if err != nil {
 		return err
 	}
@@ -391,6 +406,7 @@ func (s *Store) Close() error {
 	err := s.flush()
 	s.writeMu.Lock()
 	s.closed = true
+	s.health.closed.Store(true)
 	if cerr := s.wal.close(); err == nil {
 		err = cerr
 	}
@@ -410,12 +426,13 @@ func (s *Store) Close() error {
 // Health reports whether the store can take writes: nil, or the last error
 // writing the WAL.
 func (s *Store) Health() error {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	if s.closed {
+	if s.health.closed.Load() {
 		return errors.New("store is closed")
 	}
-	return s.walErr
+	if p := s.health.walErr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 func dayOf(t int64) string { return time.Unix(0, t).UTC().Format(dayLayout) }
@@ -469,8 +486,6 @@ func (s *Store) Stats() Stats {
 		}
 	}
 	s.mu.RUnlock()
-	s.writeMu.Lock()
-	st.WALSegment = s.wal.seq
-	s.writeMu.Unlock()
+	st.WALSegment = s.health.walSeq.Load()
 	return st
 }
