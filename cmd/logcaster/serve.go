@@ -29,10 +29,11 @@ import (
 
 // serveConfig is every setting of logcaster serve, bound to flags.
 type serveConfig struct {
-	config        string
-	logFormat     string
-	logLevel      string
-	shutdownGrace time.Duration
+	config         string
+	logFormat      string
+	logLevel       string
+	shutdownGrace  time.Duration
+	maxIndexLabels int
 
 	srv    server.Options
 	store  store.Options
@@ -77,6 +78,7 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.config, "config", "", "YAML config file whose keys are these flag names")
 	fs.StringVar(&c.logFormat, "log-format", "text", "format of the server's own log: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&c.maxIndexLabels, "metrics.max-index-labels", metrics.DefaultMaxIndexLabels, "index names that get their own label in /metrics; later ones are counted as \"other\"")
 	fs.Var(durationValue{&c.shutdownGrace}, "shutdown-grace", "how long a graceful shutdown may take")
 	c.shutdownGrace = 30 * time.Second
 
@@ -136,6 +138,7 @@ func runServe(args []string) error {
 	c.store.Sync = store.SyncPolicy(c.sync)
 
 	m := metrics.New()
+	m.MaxIndexLabels = c.maxIndexLabels
 	c.store.Logger = log
 	c.store.Metrics = m
 	st, err := store.Open(c.store)

@@ -3,7 +3,7 @@
 // nil in tests, which every helper tolerates) rather than using globals.
 //
 // Label values stay bounded: protocols and reasons are fixed sets, and index
-// names are folded into "other" beyond MaxIndexLabels.
+// names are folded into "other" beyond Metrics.MaxIndexLabels.
 package metrics
 
 import (
@@ -15,14 +15,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
-// MaxIndexLabels bounds the distinct index label values; later indexes are
+// DefaultMaxIndexLabels bounds the distinct index label values; later indexes are
 // counted under "other" so a sender inventing index names cannot blow up
 // Prometheus's series count.
-const MaxIndexLabels = 100
+const DefaultMaxIndexLabels = 100
 
 // Metrics are the server's metrics.
 type Metrics struct {
 	Registry *prometheus.Registry
+	// MaxIndexLabels is how many index names get a label of their own
+	// (DefaultMaxIndexLabels unless set before ingest starts).
+	MaxIndexLabels int
 
 	ActiveConnections *prometheus.GaugeVec   // protocol
 	IngestedEvents    *prometheus.CounterVec // protocol, index
@@ -97,7 +100,8 @@ func New() *Metrics {
 		AlertsSent: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "logcaster_alerts_sent_total", Help: "Alert notifications sent, by result (0 until alerting exists).",
 		}, []string{"result"}),
-		indexes: map[string]bool{},
+		indexes:        map[string]bool{},
+		MaxIndexLabels: DefaultMaxIndexLabels,
 	}
 	m.lastSync.Histogram = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "logcaster_wal_sync_duration_seconds", Help: "Time of one WAL group commit (write and fsync).",
@@ -131,7 +135,7 @@ func (m *Metrics) IndexLabel(index string) string {
 	if m.indexes[index] {
 		return index
 	}
-	if len(m.indexes) >= MaxIndexLabels {
+	if len(m.indexes) >= m.MaxIndexLabels {
 		return "other"
 	}
 	m.indexes[index] = true
