@@ -33,6 +33,10 @@ type Options struct {
 	// counted in Dropped.
 	QueueBatches int
 	Logger       *slog.Logger // nil: slog.Default()
+	// OnChange, if set, is called after each recorded event is durable,
+	// outside the tracker's lock, with the issue and what the event did to
+	// it. It runs on the recording goroutine, so it must not block.
+	OnChange func(IssueView, Change)
 }
 
 // DefaultOptions returns the options logcaster serve uses.
@@ -87,6 +91,8 @@ type Tracker struct {
 	bySID    map[string]*issue
 
 	sub subscriber
+
+	change Change // what the last apply did; under mu
 }
 
 // journalRecord is one change. Op is "project", "event" or "status".
@@ -286,12 +292,21 @@ func (t *Tracker) Record(e *ErrorEvent) (string, error) {
 		t.mu.Unlock()
 		return "", err
 	}
+	t.change = ChangeCount
 	is := t.apply(e)
 	sid, j := is.ShortID, t.j
 	compact := t.j.size > t.opts.CompactBytes
+	var v IssueView
+	if t.opts.OnChange != nil {
+		v = is.view(time.Now(), false)
+	}
+	ch := t.change
 	t.mu.Unlock()
 	if err := j.wait(seq); err != nil {
 		return "", err
+	}
+	if t.opts.OnChange != nil {
+		t.opts.OnChange(v, ch)
 	}
 	if compact {
 		if err := t.Compact(); err != nil {
@@ -321,6 +336,7 @@ func (t *Tracker) apply(e *ErrorEvent) *issue {
 			FirstSeen: e.Time, Status: StatusUnresolved, Users: map[string]struct{}{}, Tags: map[string]map[string]int64{}}
 		t.nextID++
 		t.index(is)
+		t.change = ChangeNew
 	}
 	is.Count++
 	if e.Time > is.LastSeen {
@@ -358,6 +374,7 @@ func (t *Tracker) apply(e *ErrorEvent) *issue {
 		if !(is.InNextRelease && e.Release == is.ResolvedRelease) {
 			is.Status, is.Regressed, is.InNextRelease = StatusUnresolved, true, false
 			is.Regressions++
+			t.change = ChangeRegression
 		}
 	case StatusIgnored:
 		if is.IgnoreUntil > 0 && is.Count >= is.IgnoreUntil {

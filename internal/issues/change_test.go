@@ -1,0 +1,58 @@
+package issues
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestOnChangeNewCountRegression(t *testing.T) {
+	opts := testOpts(t)
+	var mu sync.Mutex
+	var got []string
+	opts.OnChange = func(v IssueView, c Change) {
+		mu.Lock()
+		got = append(got, v.ShortID+" "+c.String()+" "+v.Status+" "+itoa(v.Count))
+		mu.Unlock()
+	}
+	tr, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	now := time.Now()
+	for _, fn := range []string{"charge", "charge", "refund"} {
+		if _, err := tr.Record(javaEvent(fn, now, "u1", "1.0")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tr.SetStatus("SHOP-1", StatusChange{Status: StatusResolved}); err != nil {
+		t.Fatal(err)
+	}
+	tr.Record(javaEvent("charge", now, "u1", "1.0"))
+	tr.Record(javaEvent("charge", now, "u1", "1.0"))
+	want := []string{
+		"SHOP-1 new_issue unresolved 1",
+		"SHOP-1 count unresolved 2",
+		"SHOP-2 new_issue unresolved 1",
+		"SHOP-1 regression unresolved 3",
+		"SHOP-1 count unresolved 4",
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func itoa(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}
