@@ -1,0 +1,251 @@
+// Package live is LogCaster's live tail: a hub that receives every group of
+// events after the pipeline has made it durable, numbers each event with a
+// cursor, keeps recent events in a ring bounded in bytes, and hands the
+// events matching each viewer's filter to that viewer's bounded queue.
+//
+// Promises: cursors only grow, in the order the pipeline accepted the
+// events; a stream delivers matching events in cursor order and never
+// twice, including across a resume from a cursor still in the ring (ring
+// replay and live delivery are merged under the hub's lock). Publish never
+// waits for a viewer: a viewer whose queue is full loses events and is told
+// so (an explicit dropped notice with the cursor to resume from). A cursor
+// older than the ring, or from an earlier run, gets a gap notice; filling
+// that gap from the store by time is not done yet.
+package live
+
+import (
+	"errors"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/query"
+	"github.com/logcaster/logcaster/internal/store"
+)
+
+// ErrTooManyTails and ErrTooManyForClient are returned by Acquire when a
+// limit is reached; ErrClosed once the hub is shutting down.
+var (
+	ErrTooManyTails     = errors.New("too many live tails open")
+	ErrTooManyForClient = errors.New("too many live tails open from this address")
+	ErrClosed           = errors.New("live tail is shutting down")
+)
+
+// entryOverhead approximates an entry's memory beyond its strings (the
+// struct, the ring slot, the field headers) so that the ring's byte bound
+// is honest for tiny events.
+const entryOverhead = 160
+
+// entry is one event in the ring, its strings copied out of the batch.
+type entry struct {
+	seq  uint64
+	ev   event.Event
+	size int
+	// line is the NDJSON row, rendered once by the first stream that needs
+	// it (under the hub's lock) and shared by all.
+	line []byte
+}
+
+// Hub numbers events, keeps the replay ring and feeds subscriptions.
+type Hub struct {
+	opts  Options
+	epoch int64
+	done  chan struct{}
+
+	mu        sync.Mutex
+	seq       uint64   // the last event's sequence number
+	ring      []*entry // ring[ringStart:] are live, seqs contiguous
+	ringStart int
+	ringBytes int64
+	groups    map[string]*group // subscriptions by canonical filter
+	closed    bool
+
+	limMu    sync.Mutex
+	open     int
+	byClient map[string]int
+}
+
+// group is the subscriptions sharing one filter, matched once a publish.
+type group struct {
+	q    *query.Query
+	subs map[*Subscription]struct{}
+}
+
+// NewHub returns a hub whose cursors carry epoch (the server's start).
+func NewHub(opts Options, epoch time.Time) (*Hub, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	return &Hub{
+		opts:     opts,
+		epoch:    epoch.UnixMilli(),
+		done:     make(chan struct{}),
+		groups:   map[string]*group{},
+		byClient: map[string]int{},
+	}, nil
+}
+
+// Options returns the hub's options.
+func (h *Hub) Options() Options { return h.opts }
+
+// Epoch is the boot epoch cursors carry.
+func (h *Hub) Epoch() int64 { return h.epoch }
+
+// Done is closed when the hub shuts down; every stream then ends.
+func (h *Hub) Done() <-chan struct{} { return h.done }
+
+// Close ends every stream (each writes a notice with its resume cursor).
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.closed {
+		h.closed = true
+		close(h.done)
+	}
+}
+
+// Acquire counts a new stream from client against the limits; Release
+// gives it back.
+func (h *Hub) Acquire(client string) error {
+	h.limMu.Lock()
+	defer h.limMu.Unlock()
+	select {
+	case <-h.done:
+		return ErrClosed
+	default:
+	}
+	if h.open >= h.opts.MaxTails {
+		return ErrTooManyTails
+	}
+	if h.byClient[client] >= h.opts.MaxPerClient {
+		return ErrTooManyForClient
+	}
+	h.open++
+	h.byClient[client]++
+	return nil
+}
+
+// Release undoes one Acquire.
+func (h *Hub) Release(client string) {
+	h.limMu.Lock()
+	defer h.limMu.Unlock()
+	h.open--
+	if h.byClient[client]--; h.byClient[client] <= 0 {
+		delete(h.byClient, client)
+	}
+}
+
+// Publish is the pipeline subscriber: it numbers every event of the group,
+// copies it into the ring, and queues it to each subscription whose filter
+// matches. It never blocks on a viewer.
+func (h *Hub) Publish(batches []*event.Batch) {
+	n := 0
+	for _, b := range batches {
+		n += len(b.Events)
+	}
+	if n == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fresh := make([]*entry, 0, n)
+	for _, b := range batches {
+		for i := range b.Events {
+			h.seq++
+			e := copyEntry(&b.Events[i], h.seq)
+			fresh = append(fresh, e)
+			h.ring = append(h.ring, e)
+			h.ringBytes += int64(e.size)
+		}
+	}
+	h.evict()
+	if len(h.groups) == 0 {
+		return
+	}
+	evs := make([]event.Event, len(fresh))
+	for i, e := range fresh {
+		evs[i] = e.ev
+	}
+	blk := store.NewMemBlock(evs)
+	now := time.Now()
+	for _, g := range h.groups {
+		rows, err := g.q.MatchBlock(blk, now)
+		if err != nil || len(rows) == 0 {
+			continue
+		}
+		for _, r := range rows {
+			h.render(fresh[r])
+		}
+		for s := range g.subs {
+			s.push(fresh, rows)
+		}
+	}
+}
+
+// evict drops the oldest entries past the byte bound, keeping at least the
+// newest one, and compacts the slice once half of it is dead.
+func (h *Hub) evict() {
+	for h.ringBytes > h.opts.ReplayBytes && len(h.ring)-h.ringStart > 1 {
+		h.ringBytes -= int64(h.ring[h.ringStart].size)
+		h.ring[h.ringStart] = nil
+		h.ringStart++
+	}
+	if h.ringStart > 1024 && h.ringStart > len(h.ring)/2 {
+		n := copy(h.ring, h.ring[h.ringStart:])
+		clear(h.ring[n:])
+		h.ring = h.ring[:n]
+		h.ringStart = 0
+	}
+}
+
+// render fills e.line and counts it against the ring; callers hold the
+// hub's lock.
+func (h *Hub) render(e *entry) {
+	if e.line != nil {
+		return
+	}
+	r := query.Row{Time: e.ev.Time, HasTime: true, Fields: make([]event.Field, 0, 4+len(e.ev.Fields))}
+	for _, f := range [...]event.Field{
+		{Name: event.FieldIndex, Value: e.ev.Index},
+		{Name: event.FieldLevel, Value: e.ev.Level},
+		{Name: event.FieldMessage, Value: e.ev.Message},
+		{Name: event.FieldTraceID, Value: e.ev.TraceID},
+	} {
+		if f.Value != "" {
+			r.Fields = append(r.Fields, f)
+		}
+	}
+	r.Fields = append(r.Fields, e.ev.Fields...)
+	line := query.AppendNDJSON(nil, &r)
+	e.line = line[:len(line)-1] // the SSE framing ends the line
+	e.size += len(line)
+	h.ringBytes += int64(len(line))
+}
+
+// copyEntry copies ev's strings into one allocation, as the batch's arena
+// is reused once the group is written.
+func copyEntry(ev *event.Event, seq uint64) *entry {
+	n := len(ev.Index) + len(ev.Level) + len(ev.Message) + len(ev.TraceID)
+	for _, f := range ev.Fields {
+		n += len(f.Name) + len(f.Value)
+	}
+	buf := make([]byte, 0, n)
+	cp := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		start := len(buf)
+		buf = append(buf, s...)
+		return unsafe.String(&buf[start], len(s))
+	}
+	e := &entry{seq: seq, size: n + entryOverhead + 32*len(ev.Fields)}
+	e.ev = event.Event{Time: ev.Time, Index: cp(ev.Index), Level: cp(ev.Level), Message: cp(ev.Message), TraceID: cp(ev.TraceID)}
+	if len(ev.Fields) > 0 {
+		e.ev.Fields = make([]event.Field, len(ev.Fields))
+		for i, f := range ev.Fields {
+			e.ev.Fields[i] = event.Field{Name: cp(f.Name), Value: cp(f.Value)}
+		}
+	}
+	return e
+}

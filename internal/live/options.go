@@ -1,0 +1,61 @@
+package live
+
+import (
+	"errors"
+	"time"
+)
+
+// Options bound the hub and every stream it serves.
+type Options struct {
+	// ReplayBytes bounds the ring of recent events kept for resuming
+	// (counted as the copied strings plus a fixed overhead an event).
+	ReplayBytes int64
+	// MaxTails is the most concurrent streams; MaxPerClient the most from
+	// one remote address.
+	MaxTails, MaxPerClient int
+	// MaxDuration ends a stream that has lasted this long (with a notice
+	// telling how to resume); Idle ends one that matched nothing that long.
+	MaxDuration, Idle time.Duration
+	// Heartbeat is how often an SSE comment keeps proxies from closing a
+	// quiet stream.
+	Heartbeat time.Duration
+	// BufferEvents is each stream's queue of matched events waiting to be
+	// written; past it events are counted as dropped, never waited for.
+	BufferEvents int
+	// SinceRows caps the history a ?since= stream starts with.
+	SinceRows int
+}
+
+// DefaultOptions returns what logcaster serve uses unless told otherwise.
+func DefaultOptions() Options {
+	return Options{
+		ReplayBytes:  64 << 20,
+		MaxTails:     10000,
+		MaxPerClient: 100,
+		MaxDuration:  time.Hour,
+		Idle:         10 * time.Minute,
+		// 15 s is below the 30-60 s idle timeouts common in proxies and
+		// load balancers.
+		Heartbeat: 15 * time.Second,
+		// 4096 events is a few seconds of a busy filter: enough to ride out
+		// a scheduling hiccup, small enough that 10,000 viewers stay cheap
+		// (the queue holds pointers into the shared ring, not copies).
+		BufferEvents: 4096,
+		SinceRows:    100000,
+	}
+}
+
+// Validate reports options that cannot work.
+func (o Options) Validate() error {
+	switch {
+	case o.ReplayBytes <= 0:
+		return errors.New("live: replay bytes must be positive")
+	case o.MaxTails <= 0 || o.MaxPerClient <= 0:
+		return errors.New("live: tail limits must be positive")
+	case o.MaxDuration <= 0 || o.Idle <= 0 || o.Heartbeat <= 0:
+		return errors.New("live: durations must be positive")
+	case o.BufferEvents <= 0 || o.SinceRows <= 0:
+		return errors.New("live: buffer and since sizes must be positive")
+	}
+	return nil
+}

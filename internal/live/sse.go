@@ -1,0 +1,316 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/logcaster/logcaster/internal/query"
+	"github.com/logcaster/logcaster/internal/store"
+)
+
+// Route is the SSE endpoint.
+const Route = "GET /api/v1/tail"
+
+// Gauge is what the handler counts open streams with (a Prometheus gauge).
+type Gauge interface {
+	Inc()
+	Dec()
+}
+
+// Handler serves live tails as Server-Sent Events.
+type Handler struct {
+	hub   *Hub
+	sc    store.Scanner
+	gauge Gauge
+}
+
+// NewHandler serves the hub's streams; sc answers ?since= history; gauge
+// may be nil.
+func NewHandler(h *Hub, sc store.Scanner, gauge Gauge) *Handler {
+	return &Handler{hub: h, sc: sc, gauge: gauge}
+}
+
+// request is a tail request's parsed parameters.
+type request struct {
+	q     *query.Query
+	from  *Cursor
+	since time.Duration
+}
+
+func parseRequest(r *http.Request) (request, error) {
+	var req request
+	src := r.URL.Query().Get("q")
+	if src == "" {
+		src = "*"
+	}
+	q, err := query.Parse(src)
+	if err != nil {
+		return req, err
+	}
+	if err := q.FilterOnly(); err != nil {
+		return req, err
+	}
+	req.q = q
+	c := r.Header.Get("Last-Event-ID")
+	if c == "" {
+		c = r.URL.Query().Get("cursor")
+	}
+	if c != "" {
+		cur, err := ParseCursor(c)
+		if err != nil {
+			return req, err
+		}
+		req.from = &cur
+	}
+	if s := r.URL.Query().Get("since"); s != "" && req.from == nil {
+		d, err := query.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return req, errors.New("since must be a positive duration like 5m")
+		}
+		req.since = d
+	}
+	return req, nil
+}
+
+func clientOf(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	req, err := parseRequest(r)
+	if err != nil {
+		http.Error(w, "tail: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	client := clientOf(r)
+	if err := h.hub.Acquire(client); err != nil {
+		code := http.StatusTooManyRequests
+		if errors.Is(err, ErrClosed) {
+			code = http.StatusServiceUnavailable
+		}
+		http.Error(w, "tail: "+err.Error(), code)
+		return
+	}
+	defer h.hub.Release(client)
+	sub, res, err := h.hub.Subscribe(req.q, req.from)
+	if err != nil {
+		http.Error(w, "tail: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	defer sub.Close()
+	if h.gauge != nil {
+		h.gauge.Inc()
+		defer h.gauge.Dec()
+	}
+	rc := http.NewResponseController(w)
+	// A stream outlives the server's read and write timeouts, which are
+	// sized for requests; its own limits are MaxDuration and Idle.
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	st := &stream{h: h, w: w, rc: rc, sub: sub}
+	if res.Gap {
+		st.buf = st.appendNotice(st.buf, "gap", "from_cursor", req.from.String(), "reason", "older than the replay buffer")
+	}
+	if req.since > 0 {
+		if err := st.history(r.Context(), req); err != nil {
+			return
+		}
+	}
+	if st.flush() != nil {
+		return
+	}
+	st.run(r.Context())
+}
+
+// stream is one open SSE response.
+type stream struct {
+	h   *Handler
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	sub *Subscription
+	buf []byte
+	// seen counts history rows by key, so that a live event the store
+	// already answered is not written twice.
+	seen map[uint64]int
+	// last is the sequence number of the last event written.
+	last uint64
+}
+
+func (st *stream) flush() error {
+	if len(st.buf) > 0 {
+		if _, err := st.w.Write(st.buf); err != nil {
+			return err
+		}
+		st.buf = st.buf[:0]
+	}
+	return st.rc.Flush()
+}
+
+func (st *stream) cursor(seq uint64) Cursor { return Cursor{st.h.hub.epoch, seq} }
+
+// appendNotice appends an event of the given type whose data is a JSON
+// object of string pairs (all ASCII, so strconv's quoting is valid JSON).
+func (st *stream) appendNotice(dst []byte, typ string, kv ...string) []byte {
+	dst = append(dst, "event: "...)
+	dst = append(dst, typ...)
+	dst = append(dst, "\ndata: {"...)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendQuote(dst, kv[i])
+		dst = append(dst, ':')
+		dst = strconv.AppendQuote(dst, kv[i+1])
+	}
+	return append(dst, "}\n\n"...)
+}
+
+func (st *stream) appendDropped(dst []byte, n int, from uint64) []byte {
+	dst = append(dst, "event: dropped\ndata: {\"count\":"...)
+	dst = strconv.AppendInt(dst, int64(n), 10)
+	dst = append(dst, ",\"resume_cursor\":\""...)
+	dst = st.cursor(from).AppendText(dst)
+	return append(dst, "\"}\n\n"...)
+}
+
+func (st *stream) appendLog(dst []byte, seq uint64, line []byte) []byte {
+	dst = append(dst, "id: "...)
+	dst = st.cursor(seq).AppendText(dst)
+	dst = append(dst, "\nevent: log\ndata: "...)
+	dst = append(dst, line...)
+	return append(dst, '\n', '\n')
+}
+
+// history writes the store's matching events of the last req.since, oldest
+// first. The subscription is already registered and queues live events
+// meanwhile; those the store also returned are skipped when they are
+// taken (matched by time, index and message).
+func (st *stream) history(ctx context.Context, req request) error {
+	now := time.Now()
+	var rows []*query.Row
+	err := req.q.Run(ctx, st.h.sc, query.RunOptions{Start: now.Add(-req.since).UnixNano(), Limit: st.h.hub.opts.SinceRows, Now: now}, func(r *query.Row) error {
+		rows = append(rows, r)
+		return nil
+	})
+	if err != nil {
+		st.buf = st.appendNotice(st.buf, "error", "error", "history: "+err.Error())
+		return st.flush()
+	}
+	st.seen = make(map[uint64]int, len(rows))
+	for i := len(rows) - 1; i >= 0; i-- {
+		r := rows[i]
+		idx, _ := r.Get("index")
+		msg, _ := r.Get("message")
+		st.seen[rowKey(r.Time, idx, msg)]++
+		// History rows carry the cursor at registration: a resume from
+		// them continues with everything live since then.
+		st.buf = append(st.buf, "id: "...)
+		st.buf = st.cursor(st.sub.start).AppendText(st.buf)
+		st.buf = append(st.buf, "\nevent: log\ndata: "...)
+		st.buf = query.AppendNDJSON(st.buf, r)
+		st.buf = append(st.buf, '\n')
+		if len(st.buf) > 64<<10 {
+			if err := st.flush(); err != nil {
+				return err
+			}
+		}
+	}
+	st.last = st.sub.start
+	return nil
+}
+
+func rowKey(t int64, index, msg string) uint64 {
+	var d xxhash.Digest
+	d.Reset()
+	_, _ = d.WriteString(index)
+	_, _ = d.Write([]byte{0})
+	_, _ = d.WriteString(msg)
+	return d.Sum64() ^ uint64(t)
+}
+
+// drain writes what the subscription has queued; it reports whether any
+// event was written and the cursor of a drop it reported (0: none).
+func (st *stream) drain() (wrote bool, dropFrom uint64, dropped bool) {
+	ents, n, dropFrom := st.sub.take()
+	for _, e := range ents {
+		if st.seen != nil {
+			k := rowKey(e.ev.Time, e.ev.Index, e.ev.Message)
+			if n := st.seen[k]; n > 0 {
+				st.seen[k] = n - 1
+				continue
+			}
+		}
+		st.buf = st.appendLog(st.buf, e.seq, e.line)
+		st.last = e.seq
+		wrote = true
+	}
+	st.seen = nil // only the events queued during the history read can repeat it
+	if n > 0 {
+		st.buf = st.appendDropped(st.buf, n, dropFrom)
+	}
+	return wrote, dropFrom, n > 0
+}
+
+// end unregisters, writes what is still queued and a final notice with the
+// cursor to resume from.
+func (st *stream) end(typ, reason string) {
+	resume := st.sub.Close()
+	if _, from, dropped := st.drain(); dropped {
+		// The events lost just before the end come first.
+		resume = from
+	}
+	st.buf = st.appendNotice(st.buf, typ, "reason", reason, "resume_cursor", st.cursor(resume).String())
+	_ = st.flush()
+}
+
+func (st *stream) run(ctx context.Context) {
+	opts := st.h.hub.opts
+	hb := time.NewTicker(opts.Heartbeat)
+	defer hb.Stop()
+	idle := time.NewTimer(opts.Idle)
+	defer idle.Stop()
+	deadline := time.NewTimer(opts.MaxDuration)
+	defer deadline.Stop()
+	for {
+		select {
+		case <-st.sub.Notify():
+			if wrote, _, _ := st.drain(); wrote {
+				idle.Reset(opts.Idle)
+			}
+			if st.flush() != nil {
+				return
+			}
+		case <-hb.C:
+			st.buf = append(st.buf, ": hb\n\n"...)
+			if st.flush() != nil {
+				return
+			}
+		case <-idle.C:
+			st.end("idle", "no event matched for "+opts.Idle.String()+"; reconnect with Last-Event-ID or ?cursor= set to resume_cursor to resume")
+			return
+		case <-deadline.C:
+			st.end("end", "the stream reached its maximum duration of "+opts.MaxDuration.String()+"; reconnect with Last-Event-ID or ?cursor= set to resume_cursor to resume")
+			return
+		case <-st.h.hub.Done():
+			st.end("end", "the server is shutting down; reconnect with Last-Event-ID or ?cursor= set to resume_cursor to resume")
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
