@@ -1,0 +1,427 @@
+// Package alerts evaluates alert rules and delivers their alerts.
+//
+// Rules are new_issue and regression (evaluated as the issue tracker
+// reports each change), issue_frequency (more than N events of one issue
+// within a window, also on each change) and query_threshold (a query with
+// a stats pipe over a window, evaluated every Options.Interval, which fires
+// once when it crosses the threshold and resolves once when it goes back).
+//
+// Promises: OnIssue never blocks; it queues and, when the queue is full,
+// drops and counts the change. A rule alerts at most once per issue per
+// cooldown. Each destination has its own worker and bounded queue, so a
+// destination that fails or hangs delays only its own alerts; an attempt is
+// bounded by Options.Timeout and retried with exponential backoff up to
+// Options.MaxAttempts. The newest Options.HistorySize deliveries are kept
+// in memory with their status. Rules added by the API are not persisted.
+package alerts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/logcaster/logcaster/internal/issues"
+	"github.com/logcaster/logcaster/internal/metrics"
+	"github.com/logcaster/logcaster/internal/query"
+	"github.com/logcaster/logcaster/internal/store"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// Interval is how often query_threshold rules run.
+	Interval time.Duration
+	// Cooldown is the least time between two alerts of one rule for one
+	// issue (rules may set their own).
+	Cooldown time.Duration
+	// PublicURL is the base of links to issues (http://host:port).
+	PublicURL string
+	// QueueSize bounds the queue of issue changes and each destination's
+	// queue of deliveries.
+	QueueSize int
+	// HistorySize is how many deliveries GET /api/v1/alerts/history keeps.
+	HistorySize int
+	// Timeout bounds one delivery attempt.
+	Timeout time.Duration
+	// MaxAttempts bounds the attempts of one delivery; Backoff is the wait
+	// after the first failure, doubled after each, at most MaxBackoff.
+	MaxAttempts         int
+	Backoff, MaxBackoff time.Duration
+	// QueryTimeout bounds one evaluation of a query_threshold rule.
+	QueryTimeout time.Duration
+
+	Store   store.Scanner    // for query_threshold; nil turns those off
+	Metrics *metrics.Metrics // nil: not counted
+	Logger  *slog.Logger     // nil: slog.Default()
+}
+
+// DefaultOptions returns the options logcaster serve uses.
+func DefaultOptions() Options {
+	return Options{
+		Interval:     2 * time.Second,
+		Cooldown:     5 * time.Minute,
+		QueueSize:    1024,
+		HistorySize:  1000,
+		Timeout:      5 * time.Second,
+		MaxAttempts:  5,
+		Backoff:      500 * time.Millisecond,
+		MaxBackoff:   30 * time.Second,
+		QueryTimeout: 10 * time.Second,
+	}
+}
+
+// Validate reports options that cannot work.
+func (o Options) Validate() error {
+	switch {
+	case o.Interval <= 0 || o.Cooldown < 0 || o.Timeout <= 0 || o.QueryTimeout <= 0:
+		return errors.New("alerts options: interval, timeouts must be positive")
+	case o.QueueSize <= 0 || o.HistorySize <= 0 || o.MaxAttempts <= 0:
+		return errors.New("alerts options: queue, history and attempts must be positive")
+	case o.Backoff <= 0 || o.MaxBackoff < o.Backoff:
+		return errors.New("alerts options: backoff must be positive and at most max backoff")
+	}
+	return nil
+}
+
+type change struct {
+	v  issues.IssueView
+	c  issues.Change
+	at time.Time
+}
+
+// job is one delivery waiting for its destination's worker.
+type job struct {
+	dest  Destination
+	alert *Alert
+	rec   *Delivery
+}
+
+// Engine evaluates rules and delivers alerts.
+type Engine struct {
+	opts   Options
+	log    *slog.Logger
+	client *http.Client
+	hist   *history
+
+	changes chan change
+	dropped atomic.Int64
+
+	mu      sync.Mutex
+	rules   []*Rule
+	last    map[string]time.Time   // rule + "\x00" + issue id -> last alert
+	seen    map[string][]time.Time // issue_frequency: rule + issue -> recent events
+	firing  map[string]bool        // query_threshold rule -> firing
+	workers map[string]chan job    // destination key -> queue
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New starts an engine with rules (validated here).
+func New(opts Options, rules []Rule) (*Engine, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{opts: opts, log: opts.Logger, client: &http.Client{}, hist: newHistory(opts.HistorySize),
+		changes: make(chan change, opts.QueueSize), last: map[string]time.Time{}, seen: map[string][]time.Time{},
+		firing: map[string]bool{}, workers: map[string]chan job{}}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	for i := range rules {
+		if err := e.AddRule(rules[i]); err != nil {
+			return nil, err
+		}
+	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	e.wg.Add(2)
+	go e.issueLoop()
+	go e.thresholdLoop()
+	return e, nil
+}
+
+// Close stops evaluating and delivering; queued deliveries are abandoned.
+func (e *Engine) Close() {
+	e.cancel()
+	e.wg.Wait()
+}
+
+// AddRule adds a rule, or replaces the rule of the same name.
+func (e *Engine) AddRule(r Rule) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, old := range e.rules {
+		if old.Name == r.Name {
+			e.rules[i] = &r
+			delete(e.firing, r.Name)
+			return nil
+		}
+	}
+	e.rules = append(e.rules, &r)
+	return nil
+}
+
+// Rules returns copies of the rules.
+func (e *Engine) Rules() []Rule {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Rule, len(e.rules))
+	for i, r := range e.rules {
+		out[i] = *r
+	}
+	return out
+}
+
+// History returns the kept deliveries, newest first.
+func (e *Engine) History() []Delivery { return e.hist.list() }
+
+// Dropped is how many issue changes were dropped on a full queue.
+func (e *Engine) Dropped() int64 { return e.dropped.Load() }
+
+// OnIssue is the tracker's issues.Options.OnChange: it queues the change
+// and returns at once.
+func (e *Engine) OnIssue(v issues.IssueView, c issues.Change) {
+	select {
+	case e.changes <- change{v: v, c: c, at: time.Now()}:
+	default:
+		e.dropped.Add(1)
+	}
+}
+
+func (e *Engine) issueLoop() {
+	defer e.wg.Done()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case ch := <-e.changes:
+			e.evalIssue(ch)
+		}
+	}
+}
+
+func (e *Engine) evalIssue(ch change) {
+	e.mu.Lock()
+	var fire []*Rule
+	for _, r := range e.rules {
+		if r.Project != "" && r.Project != ch.v.Project {
+			continue
+		}
+		key := r.Name + "\x00" + ch.v.ID
+		switch r.Kind {
+		case KindNewIssue:
+			if ch.c != issues.ChangeNew {
+				continue
+			}
+		case KindRegression:
+			if ch.c != issues.ChangeRegression {
+				continue
+			}
+		case KindIssueFrequency:
+			// Keep the times of the newest Count+1 events inside the
+			// window: Count+1 of them means "over Count".
+			ts := e.seen[key]
+			from := ch.at.Add(-time.Duration(r.Window))
+			k := 0
+			for k < len(ts) && !ts[k].After(from) {
+				k++
+			}
+			ts = append(ts[k:], ch.at)
+			if int64(len(ts)) > r.Count+1 {
+				ts = ts[int64(len(ts))-r.Count-1:]
+			}
+			e.seen[key] = ts
+			if int64(len(ts)) <= r.Count {
+				continue
+			}
+		default:
+			continue
+		}
+		cool := e.opts.Cooldown
+		if r.Cooldown > 0 {
+			cool = time.Duration(r.Cooldown)
+		}
+		if last, ok := e.last[key]; ok && ch.at.Sub(last) < cool {
+			continue
+		}
+		e.last[key] = ch.at
+		fire = append(fire, r)
+	}
+	e.mu.Unlock()
+	for _, r := range fire {
+		v := ch.v
+		e.dispatch(r, &Alert{Rule: r.Name, Kind: r.Kind, State: "firing", Time: ch.at, Issue: &v,
+			Link: e.opts.PublicURL + "/api/v1/issues/" + v.ID})
+	}
+}
+
+func (e *Engine) thresholdLoop() {
+	defer e.wg.Done()
+	if e.opts.Store == nil {
+		return
+	}
+	tick := time.NewTicker(e.opts.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case now := <-tick.C:
+			e.evalThresholds(now)
+		}
+	}
+}
+
+// evalThresholds runs every query_threshold rule once at now (the loop
+// calls it every Interval; tests call it directly).
+func (e *Engine) evalThresholds(now time.Time) {
+	e.mu.Lock()
+	var rules []*Rule
+	for _, r := range e.rules {
+		if r.Kind == KindQueryThreshold {
+			rules = append(rules, r)
+		}
+	}
+	e.mu.Unlock()
+	for _, r := range rules {
+		val, err := e.runQuery(r, now)
+		if err != nil {
+			e.log.Warn("alert rule query failed", "rule", r.Name, "err", err)
+			continue
+		}
+		over := val > r.Threshold
+		if r.Op == "<" {
+			over = val < r.Threshold
+		}
+		e.mu.Lock()
+		was := e.firing[r.Name]
+		e.firing[r.Name] = over
+		e.mu.Unlock()
+		if over == was {
+			continue
+		}
+		state := "firing"
+		if !over {
+			state = "resolved"
+		}
+		e.dispatch(r, &Alert{Rule: r.Name, Kind: r.Kind, State: state, Time: now, Query: &QueryResult{
+			Query: r.Query, Window: r.Window.String(), Op: r.Op, Threshold: r.Threshold, Value: val}})
+	}
+}
+
+// runQuery returns the last numeric field of the first row the rule's
+// query gives over [now-window, now]; no row counts as 0.
+func (e *Engine) runQuery(r *Rule, now time.Time) (float64, error) {
+	ctx, cancel := context.WithTimeout(e.ctx, e.opts.QueryTimeout)
+	defer cancel()
+	var val float64
+	found := false
+	err := r.q.Run(ctx, e.opts.Store, query.RunOptions{Start: now.Add(-time.Duration(r.Window)).UnixNano(),
+		End: now.UnixNano() + 1, Now: now, Parallelism: 1}, func(row *query.Row) error {
+		if found {
+			return nil
+		}
+		for i := len(row.Fields) - 1; i >= 0; i-- {
+			if f, err := strconv.ParseFloat(row.Fields[i].Value, 64); err == nil {
+				val, found = f, true
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("run %q: %w", r.Query, err)
+	}
+	return val, nil
+}
+
+// dispatch queues the alert to each destination of the rule without
+// blocking: a full queue drops the delivery (recorded as dropped).
+func (e *Engine) dispatch(r *Rule, a *Alert) {
+	for _, d := range r.Destinations {
+		rec := &Delivery{Time: a.Time, Rule: a.Rule, Kind: a.Kind, Destination: d.Type, Target: d.target(), Status: StatusQueued}
+		if a.Query != nil {
+			rec.State = a.State
+		}
+		if a.Issue != nil {
+			rec.Issue = a.Issue.ShortID
+		}
+		e.hist.add(rec)
+		q := e.worker(d)
+		select {
+		case q <- job{dest: d, alert: a, rec: rec}:
+		default:
+			e.hist.update(rec, StatusDropped, 0, "destination queue full")
+			e.count("error")
+		}
+	}
+}
+
+// worker returns the queue of d's worker, starting it on first use.
+func (e *Engine) worker(d Destination) chan job {
+	key := d.Type + " " + d.target()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	q := e.workers[key]
+	if q == nil {
+		q = make(chan job, e.opts.QueueSize)
+		e.workers[key] = q
+		e.wg.Add(1)
+		go e.deliverLoop(q)
+	}
+	return q
+}
+
+func (e *Engine) deliverLoop(q chan job) {
+	defer e.wg.Done()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case j := <-q:
+			e.deliver(j)
+		}
+	}
+}
+
+// deliver tries j until it succeeds or runs out of attempts, waiting
+// Backoff, 2*Backoff, ... (at most MaxBackoff) between attempts.
+func (e *Engine) deliver(j job) {
+	wait := e.opts.Backoff
+	for attempt := 1; ; attempt++ {
+		err := send(e.ctx, e.client, j.dest, j.alert, e.opts.Timeout)
+		if err == nil {
+			e.count("ok")
+			e.hist.update(j.rec, StatusSent, attempt, "")
+			return
+		}
+		e.count("error")
+		if attempt >= e.opts.MaxAttempts {
+			e.hist.update(j.rec, StatusFailed, attempt, err.Error())
+			e.log.Warn("alert delivery failed", "rule", j.alert.Rule, "destination", j.dest.Type, "attempts", attempt, "err", err)
+			return
+		}
+		e.hist.update(j.rec, StatusRetrying, attempt, err.Error())
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, e.opts.MaxBackoff)
+	}
+}
+
+func (e *Engine) count(result string) {
+	if e.opts.Metrics != nil {
+		e.opts.Metrics.AlertsSent.WithLabelValues(result).Inc()
+	}
+}
