@@ -116,3 +116,12 @@ func (bm *bitmap) setRange(lo, hi int) {
 		i++
 	}
 }
+
+func (bm *bitmap) set(i int) { bm.words[i/64] |= 1 << (i % 64) }
+
+// and keeps the rows set in both bm and o.
+func (bm *bitmap) and(o *bitmap) {
+	for i := range bm.words {
+		bm.words[i] &= o.words[i]
+	}
+}

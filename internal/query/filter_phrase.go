@@ -37,6 +37,13 @@ func (f *filterPhrase) String() string { return fieldPrefix(f.field) + strconv.Q
 func (f *filterPhrase) mayMatch(bc *blockCtx) bool { return bc.mayContain(f.field, f.hashes) }
 
 func (f *filterPhrase) apply(bc *blockCtx, bm *bitmap) {
+	if f.substr {
+		if applyRawSubstr(bc, bm, f.field, &f.sm) {
+			return
+		}
+	} else if applyRawTokens(bc, bm, f.field, &f.m.first, &f.m) {
+		return
+	}
 	col := bc.column(f.field)
 	if col == nil {
 		bm.reset()

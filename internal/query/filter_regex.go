@@ -40,6 +40,9 @@ func (f *filterRegex) mayMatch(*blockCtx) bool { return true }
 
 func (f *filterRegex) apply(bc *blockCtx, bm *bitmap) {
 	if f.isLit {
+		if applyRawSubstr(bc, bm, f.field, &f.literal) {
+			return
+		}
 		applyToValues(bc, bm, f.field, f.literal.match)
 		return
 	}

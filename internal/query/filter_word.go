@@ -18,6 +18,9 @@ func (f *filterWord) String() string { return fieldPrefix(f.field) + quoteValue(
 func (f *filterWord) mayMatch(bc *blockCtx) bool { return bc.mayContain(f.field, f.hashes) }
 
 func (f *filterWord) apply(bc *blockCtx, bm *bitmap) {
+	if applyRawTokens(bc, bm, f.field, &f.m, nil) {
+		return
+	}
 	col := bc.column(f.field)
 	if col == nil {
 		bm.reset()
