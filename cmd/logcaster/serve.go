@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/logcaster/logcaster/internal/alerts"
 	"github.com/logcaster/logcaster/internal/ingest"
 	"github.com/logcaster/logcaster/internal/ingest/esbulk"
 	"github.com/logcaster/logcaster/internal/ingest/fluentforward"
@@ -52,6 +53,9 @@ type serveConfig struct {
 	issues    issues.Options
 	sentry    sentry.Options
 	publicURL string
+
+	alerts     alerts.Options
+	alertRules string
 }
 
 func newServeFlags() (*flag.FlagSet, *serveConfig) {
@@ -70,6 +74,7 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 		query:  query.DefaultHandlerOptions(),
 		issues: issues.DefaultOptions(),
 		sentry: sentry.DefaultOptions(),
+		alerts: alerts.DefaultOptions(),
 	}
 	c.issues.Dir = "" // under --data unless set
 	c.srv.Version = version
@@ -119,6 +124,10 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 	fs.IntVar(&c.issues.EventsPerIssue, "issues.events-per-issue", c.issues.EventsPerIssue, "newest error events kept whole per issue")
 	fs.Var(sizeValue[int64]{&c.sentry.MaxBodyBytes}, "sentry.max-body", "largest Sentry envelope or event, after decompression")
 	fs.StringVar(&c.publicURL, "public-url", "", "base URL put in DSNs (e.g. http://logs.example.com:8080); empty: the request's Host")
+	fs.StringVar(&c.alertRules, "alerts.rules", "", "YAML file of alert rules (a list under alerts:); more can be added with POST /api/v1/alerts/rules")
+	fs.Var(durationValue{&c.alerts.Interval}, "alerts.interval", "how often query_threshold alert rules are evaluated")
+	fs.Var(durationValue{&c.alerts.Cooldown}, "alerts.cooldown", "least time between two alerts of one rule for one issue")
+	fs.IntVar(&c.alerts.MaxAttempts, "alerts.max-attempts", c.alerts.MaxAttempts, "delivery attempts of one alert before it is marked failed")
 	return fs, c
 }
 
@@ -155,6 +164,27 @@ func runServe(args []string) error {
 		c.issues.Dir = filepath.Join(c.store.Dir, "issues")
 	}
 	c.issues.Logger = log
+	var rules []alerts.Rule
+	if c.alertRules != "" {
+		if rules, err = alerts.LoadRules(c.alertRules); err != nil {
+			pipe.Close()
+			st.Close()
+			return err
+		}
+	}
+	c.alerts.PublicURL = c.publicURL
+	if c.alerts.PublicURL == "" {
+		c.alerts.PublicURL = "http://" + c.srv.HTTPAddr
+	}
+	c.alerts.Store, c.alerts.Metrics, c.alerts.Logger = st, m, log
+	alertEngine, err := alerts.New(c.alerts, rules)
+	if err != nil {
+		pipe.Close()
+		st.Close()
+		return fmt.Errorf("start alerts: %w", err)
+	}
+	defer alertEngine.Close()
+	c.issues.OnChange = alertEngine.OnIssue
 	tracker, err := issues.Open(c.issues)
 	if err != nil {
 		pipe.Close()
@@ -165,6 +195,7 @@ func runServe(args []string) error {
 	pipe.Subscribe(tracker.Consume)
 	srv := server.New(c.srv, st, pipe, m, log)
 	(&issues.API{T: tracker, Store: st, PublicURL: c.publicURL}).Register(srv.Handle)
+	alertEngine.Register(srv.Handle)
 	c.sentry.Metrics, c.sentry.Logger = m, log
 	sentryHandler := sentry.New(pipe, tracker, c.sentry)
 	srv.Handle(sentry.RouteEnvelope, sentryHandler)
