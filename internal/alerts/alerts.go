@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -199,12 +200,46 @@ func (e *Engine) OnIssue(v issues.IssueView, c issues.Change) {
 
 func (e *Engine) issueLoop() {
 	defer e.wg.Done()
+	prune := time.NewTicker(pruneEvery)
+	defer prune.Stop()
 	for {
 		select {
 		case <-e.ctx.Done():
 			return
 		case ch := <-e.changes:
 			e.evalIssue(ch)
+		case now := <-prune.C:
+			e.prune(now)
+		}
+	}
+}
+
+// pruneEvery is how often state of quiet issues is forgotten.
+const pruneEvery = time.Minute
+
+// prune forgets cooldowns that have passed and issue_frequency windows
+// that are empty, so the state grows with the issues alerting now, not
+// with every issue ever seen.
+func (e *Engine) prune(now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	longest := e.opts.Cooldown
+	for _, r := range e.rules {
+		longest = max(longest, time.Duration(r.Cooldown))
+	}
+	for k, t := range e.last {
+		if now.Sub(t) > longest {
+			delete(e.last, k)
+		}
+	}
+	window := map[string]time.Duration{}
+	for _, r := range e.rules {
+		window[r.Name] = time.Duration(r.Window)
+	}
+	for k, ts := range e.seen {
+		name, _, _ := strings.Cut(k, "\x00")
+		if w, ok := window[name]; !ok || len(ts) == 0 || now.Sub(ts[len(ts)-1]) > w {
+			delete(e.seen, k)
 		}
 	}
 }

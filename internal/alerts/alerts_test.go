@@ -449,3 +449,51 @@ func TestHistoryRingKeepsNewest(t *testing.T) {
 		t.Fatalf("ring %+v", l)
 	}
 }
+
+func TestPruneForgetsPassedCooldownsAndWindows(t *testing.T) {
+	rc := newReceiver(t)
+	o := testOptions()
+	o.Cooldown = time.Minute
+	hook := []Destination{{Type: DestWebhook, URL: rc.srv.URL}}
+	e, err := New(o, []Rule{
+		{Name: "new", Kind: KindNewIssue, Destinations: hook},
+		{Name: "burst", Kind: KindIssueFrequency, Count: 5, Window: Duration(10 * time.Second), Destinations: hook},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	now := time.Now()
+	e.evalIssue(change{v: view("1", "SHOP-1", 1), c: issues.ChangeNew, at: now})
+	e.evalIssue(change{v: view("2", "SHOP-2", 1), c: issues.ChangeNew, at: now.Add(50 * time.Second)})
+	e.prune(now.Add(55 * time.Second)) // issue 2's burst window still holds its event
+	e.mu.Lock()
+	if _, ok := e.seen["burst\x002"]; !ok || len(e.seen) != 1 || len(e.last) != 2 {
+		t.Fatalf("after the first prune: last %v, seen %v", e.last, e.seen)
+	}
+	e.mu.Unlock()
+	e.prune(now.Add(70 * time.Second)) // issue 1: cooldown over, window empty; issue 2: cooldown on
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, last1 := e.last["new\x001"]
+	_, last2 := e.last["new\x002"]
+	if last1 || !last2 || len(e.last) != 1 || len(e.seen) != 0 {
+		t.Fatalf("after prune: last %v, seen %v", e.last, e.seen)
+	}
+}
+
+func BenchmarkOnIssue(b *testing.B) {
+	o := testOptions()
+	o.QueueSize = 1 << 16
+	e, err := New(o, []Rule{{Name: "burst", Kind: KindIssueFrequency, Count: 1000, Window: Duration(time.Minute),
+		Destinations: []Destination{{Type: DestWebhook, URL: "http://127.0.0.1:1/"}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	v := view("1", "SHOP-1", 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		e.OnIssue(v, issues.ChangeCount)
+	}
+}

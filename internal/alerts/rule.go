@@ -97,7 +97,8 @@ type Rule struct {
 	// Project limits the issue kinds to one project; empty: all.
 	Project string `yaml:"project,omitempty" json:"project,omitempty"`
 	// Count (issue_frequency): alert when an issue gets more than Count
-	// events within Window.
+	// events within Window, timed as the tracker records them (a burst of
+	// old events sent late counts as a burst now).
 	Count int64 `yaml:"count,omitempty" json:"count,omitempty"`
 	// Window is the span issue_frequency counts and query_threshold queries.
 	Window Duration `yaml:"window,omitempty" json:"window,omitempty"`
