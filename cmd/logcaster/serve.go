@@ -261,6 +261,9 @@ func runServe(args []string) error {
 	got := <-sig
 	log.Info("shutting down", "signal", got.String())
 	signal.Stop(sig)
+	// Alerts stop first: their threshold queries must not run on the store
+	// Shutdown closes; changes recorded after this are dropped, not blocked.
+	alertEngine.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
