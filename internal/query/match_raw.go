@@ -104,6 +104,12 @@ func scanTokens(m *tokenMatcher, pm *phraseMatcher, data string, ends []uint32, 
 			return
 		}
 		p := j - k
+		// Most candidates are the byte inside another word: compare the
+		// bytes first, and look up the row only for the few that pass.
+		if !equalFoldASCII(data[p:p+len(w)], w) {
+			from = p + 1
+			continue
+		}
 		r, rs = rowAt(ends, r, p)
 		if r == len(ends) {
 			return
@@ -116,8 +122,7 @@ func scanTokens(m *tokenMatcher, pm *phraseMatcher, data string, ends []uint32, 
 		if p+len(w) <= re {
 			row, i := data[rs:re], p-rs
 			e := i + len(w)
-			if equalFoldASCII(row[i:e], w) && tokenStartAt(row, i) && tokenEndAt(row, e) &&
-				(pm == nil || pm.restAt(row, e)) {
+			if tokenStartAt(row, i) && tokenEndAt(row, e) && (pm == nil || pm.restAt(row, e)) {
 				hits.set(r)
 				from = re
 				continue
@@ -141,6 +146,10 @@ func scanSubstr(m *substrMatcher, data string, ends []uint32, bm, hits *bitmap) 
 		if p+n > len(data) {
 			return
 		}
+		if data[p:p+n] != m.needle {
+			i += j + 1
+			continue
+		}
 		r, _ = rowAt(ends, r, p)
 		if r == len(ends) {
 			return
@@ -150,7 +159,7 @@ func scanSubstr(m *substrMatcher, data string, ends []uint32, bm, hits *bitmap) 
 			i = re + m.k
 			continue
 		}
-		if p+n <= re && data[p:p+n] == m.needle {
+		if p+n <= re {
 			hits.set(r)
 			i = re + m.k
 			continue
