@@ -3,6 +3,7 @@ package issues
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -55,4 +56,28 @@ func itoa(n int64) string {
 		b = append([]byte{byte('0' + n%10)}, b...)
 	}
 	return string(b)
+}
+
+// BenchmarkRecordOnChange is BenchmarkRecord with a hook that does nothing:
+// the difference is the view built for the hook.
+func BenchmarkRecordOnChange(b *testing.B) {
+	opts := testOpts(b)
+	opts.OnChange = func(IssueView, Change) {}
+	tr, _ := Open(opts)
+	defer tr.Close()
+	evs := make([]*ErrorEvent, 1000)
+	for i := range evs {
+		evs[i] = javaEvent("f"+itoa(int64(i)), time.Now(), "u", "1")
+	}
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := tr.Record(evs[n.Add(1)%1000]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
