@@ -68,6 +68,9 @@ func (h *Hub) Subscribe(q *query.Query, from *Cursor) (*Subscription, Resume, er
 				return nil, res, err
 			}
 			res.Replayed = len(s.queue)
+			if res.Replayed > 0 {
+				s.notify <- struct{}{} // the stream's first wait takes them
+			}
 		}
 	}
 	g := h.groups[s.key]
