@@ -281,11 +281,7 @@ func (e *Engine) evalIssue(ch change) {
 		default:
 			continue
 		}
-		cool := e.opts.Cooldown
-		if r.Cooldown > 0 {
-			cool = time.Duration(r.Cooldown)
-		}
-		if last, ok := e.last[key]; ok && ch.at.Sub(last) < cool {
+		if last, ok := e.last[key]; ok && ch.at.Sub(last) < e.cooldown(r) {
 			continue
 		}
 		e.last[key] = ch.at
@@ -297,6 +293,14 @@ func (e *Engine) evalIssue(ch change) {
 		e.dispatch(r, &Alert{Rule: r.Name, Kind: r.Kind, State: "firing", Time: ch.at, Issue: &v,
 			Link: e.opts.PublicURL + "/api/v1/issues/" + v.ID})
 	}
+}
+
+// cooldown is the rule's own cooldown, else the engine's.
+func (e *Engine) cooldown(r *Rule) time.Duration {
+	if r.Cooldown > 0 {
+		return time.Duration(r.Cooldown)
+	}
+	return e.opts.Cooldown
 }
 
 func (e *Engine) thresholdLoop() {
@@ -339,6 +343,16 @@ func (e *Engine) evalThresholds(now time.Time) {
 		}
 		e.mu.Lock()
 		was := e.firing[r.Name]
+		if over && !was {
+			// A rule that flaps fires at most once per cooldown; until
+			// then it stays "not firing" and fires later if still over.
+			key := r.Name + "\x00"
+			if last, ok := e.last[key]; ok && now.Sub(last) < e.cooldown(r) {
+				e.mu.Unlock()
+				continue
+			}
+			e.last[key] = now
+		}
 		e.firing[r.Name] = over
 		e.mu.Unlock()
 		if over == was {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -226,6 +227,7 @@ func (s *scanner) Scan(ctx context.Context, opts store.ScanOptions, fn func(stor
 	s.mu.Lock()
 	evs := append([]event.Event(nil), s.events...)
 	s.mu.Unlock()
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time < evs[j].Time }) // a MemBlock is sorted
 	if len(evs) == 0 {
 		return nil
 	}
@@ -257,6 +259,16 @@ func TestQueryThresholdFiresAndResolvesOnce(t *testing.T) {
 	e.evalThresholds(base.Add(6 * time.Second))  // still over: nothing
 	e.evalThresholds(base.Add(90 * time.Second)) // window empty: 0, resolves
 	e.evalThresholds(base.Add(91 * time.Second)) // nothing
+	payErr := func(at time.Duration) {
+		sc.add(event.Event{Time: base.Add(at).UnixNano(), Index: "app", Level: "ERROR", Message: "card declined",
+			Fields: []event.Field{{Name: "service", Value: "payment"}}})
+	}
+	for i := 0; i < 3; i++ {
+		payErr(100 * time.Second)
+		payErr(400 * time.Second)
+	}
+	e.evalThresholds(base.Add(110 * time.Second)) // over again within the 5m cooldown: nothing
+	e.evalThresholds(base.Add(140 * time.Second)) // back under: nothing to resolve
 	waitFor(t, "2 alerts", func() bool { return len(rc.got()) >= 2 })
 	time.Sleep(30 * time.Millisecond)
 	got := rc.got()
@@ -271,6 +283,11 @@ func TestQueryThresholdFiresAndResolvesOnce(t *testing.T) {
 		if got[i]["state"] != want.state || q["value"] != want.value || q["threshold"] != 2.0 || q["window"] != "1m0s" {
 			t.Fatalf("alert %d: %v", i, got[i])
 		}
+	}
+	e.evalThresholds(base.Add(410 * time.Second)) // 405 s after the first firing: fires again
+	waitFor(t, "the third alert", func() bool { return len(rc.got()) >= 3 })
+	if g := rc.got()[2]; g["state"] != "firing" || g["query"].(map[string]any)["value"] != 3.0 {
+		t.Fatalf("third alert %v", g)
 	}
 }
 
@@ -495,5 +512,27 @@ func BenchmarkOnIssue(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		e.OnIssue(v, issues.ChangeCount)
+	}
+}
+
+func TestRuleJSONRoundTrip(t *testing.T) {
+	in := Rule{Name: "r", Kind: KindQueryThreshold, Query: "level:ERROR | stats count()", Window: Duration(90 * time.Second),
+		Op: "<", Threshold: 1.5, Cooldown: Duration(time.Hour), Destinations: []Destination{{Type: DestWebhook, URL: "http://x"}}}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"window":"1m30s"`) || !strings.Contains(string(b), `"cooldown":"1h0m0s"`) {
+		t.Fatalf("json %s", b)
+	}
+	var out Rule
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Validate(); err != nil || out.Window != in.Window || out.Cooldown != in.Cooldown || out.Threshold != 1.5 {
+		t.Fatalf("round trip %+v %v", out, err)
+	}
+	if err := json.Unmarshal([]byte(`{"window": 30}`), &out); err != nil || out.Window != Duration(30*time.Second) {
+		t.Fatalf("seconds: %v %v", out.Window, err)
 	}
 }
