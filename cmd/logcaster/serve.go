@@ -21,6 +21,7 @@ import (
 	"github.com/logcaster/logcaster/internal/ingest/syslog"
 	"github.com/logcaster/logcaster/internal/issues"
 	"github.com/logcaster/logcaster/internal/issues/sentry"
+	"github.com/logcaster/logcaster/internal/live"
 	"github.com/logcaster/logcaster/internal/metrics"
 	"github.com/logcaster/logcaster/internal/pipeline"
 	"github.com/logcaster/logcaster/internal/query"
@@ -53,6 +54,7 @@ type serveConfig struct {
 	issues    issues.Options
 	sentry    sentry.Options
 	publicURL string
+	live      live.Options
 
 	alerts     alerts.Options
 	alertRules string
@@ -74,6 +76,7 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 		query:  query.DefaultHandlerOptions(),
 		issues: issues.DefaultOptions(),
 		sentry: sentry.DefaultOptions(),
+		live:   live.DefaultOptions(),
 		alerts: alerts.DefaultOptions(),
 	}
 	c.issues.Dir = "" // under --data unless set
@@ -128,6 +131,11 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 	fs.Var(durationValue{&c.alerts.Interval}, "alerts.interval", "how often query_threshold alert rules are evaluated")
 	fs.Var(durationValue{&c.alerts.Cooldown}, "alerts.cooldown", "least time between two alerts of one rule for one issue")
 	fs.IntVar(&c.alerts.MaxAttempts, "alerts.max-attempts", c.alerts.MaxAttempts, "delivery attempts of one alert before it is marked failed")
+	fs.Var(sizeValue[int64]{&c.live.ReplayBytes}, "tail.replay-bytes", "recent events kept for live tails to resume from (Last-Event-ID)")
+	fs.IntVar(&c.live.MaxTails, "tail.max", c.live.MaxTails, "most concurrent live tails (GET /api/v1/tail)")
+	fs.IntVar(&c.live.MaxPerClient, "tail.max-per-client", c.live.MaxPerClient, "most concurrent live tails from one remote address")
+	fs.Var(durationValue{&c.live.MaxDuration}, "tail.max-duration", "longest a live tail stays open before it ends with a resume cursor")
+	fs.Var(durationValue{&c.live.Idle}, "tail.idle", "a live tail that matched nothing this long ends with a resume cursor")
 	return fs, c
 }
 
@@ -144,6 +152,10 @@ func runServe(args []string) error {
 		return err
 	}
 	slog.SetDefault(log)
+	hub, err := live.NewHub(c.live, time.Now())
+	if err != nil {
+		return err
+	}
 	c.store.Sync = store.SyncPolicy(c.sync)
 
 	m := metrics.New()
@@ -193,7 +205,9 @@ func runServe(args []string) error {
 	}
 	defer tracker.Close()
 	pipe.Subscribe(tracker.Consume)
+	pipe.Subscribe(hub.Publish)
 	srv := server.New(c.srv, st, pipe, m, log)
+	srv.Handle(live.Route, live.NewHandler(hub, st, m.LiveSubscribers))
 	(&issues.API{T: tracker, Store: st, PublicURL: c.publicURL}).Register(srv.Handle)
 	alertEngine.Register(srv.Handle)
 	c.sentry.Metrics, c.sentry.Logger = m, log
@@ -249,6 +263,7 @@ func runServe(args []string) error {
 		srv.AddListener(sl)
 	}
 	if err := srv.Start(); err != nil {
+		hub.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)
 		defer cancel()
 		srv.Shutdown(ctx)
@@ -264,6 +279,9 @@ func runServe(args []string) error {
 	// Alerts stop first: their threshold queries must not run on the store
 	// Shutdown closes; changes recorded after this are dropped, not blocked.
 	alertEngine.Close()
+	// Live tails end first, each with a resume cursor: the server's
+	// Shutdown waits for handlers, and a stream would otherwise never return.
+	hub.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
