@@ -361,6 +361,36 @@ func TestAlertsEndToEnd(t *testing.T) {
 	})
 }
 
+func TestAlertRulesAPI(t *testing.T) {
+	sink := newAlertSink(t)
+	s := startServer(t, "")
+	rule := `{"name":"api-new","kind":"new_issue","project":"orders","destinations":[{"type":"webhook","url":"` + sink.srv.URL + `/hook"}]}`
+	resp, err := http.Post("http://"+s.http+"/api/v1/alerts/rules", "application/json", strings.NewReader(rule))
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("post rule: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	resp, _ = http.Post("http://"+s.http+"/api/v1/alerts/rules", "application/json", strings.NewReader(`{"name":"x","kind":"query_threshold","query":"a | stats count()","window":"1m","op":"=","destinations":[{"type":"webhook","url":"http://h"}]}`))
+	if resp.StatusCode != 400 {
+		t.Fatalf("a rule with op = answered %d", resp.StatusCode)
+	}
+	resp.Body.Close()
+	var got struct {
+		Rules []struct{ Name, Kind string } `json:"rules"`
+	}
+	if err := json.Unmarshal([]byte(s.get("/api/v1/alerts/rules")), &got); err != nil || len(got.Rules) != 1 || got.Rules[0].Name != "api-new" {
+		t.Fatalf("rules %+v %v", got, err)
+	}
+	sendTCP(t, s.tcp, javaError("ship"))
+	h := sink.wait(t, "/hook", "api-new", 1, 10*time.Second)
+	if h[0].body["kind"] != "new_issue" {
+		t.Fatalf("alert %v", h[0].body)
+	}
+	waitUntil(t, "the ok metric", 5*time.Second, func() bool {
+		return strings.Contains(s.get("/metrics"), `logcaster_alerts_sent_total{result="ok"} 1`)
+	})
+}
+
 func waitUntil(t *testing.T, what string, within time.Duration, cond func() bool) {
 	t.Helper()
 	for end := time.Now().Add(within); !cond(); time.Sleep(50 * time.Millisecond) {
