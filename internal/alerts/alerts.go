@@ -18,10 +18,8 @@ package alerts
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,7 +27,6 @@ import (
 
 	"github.com/logcaster/logcaster/internal/issues"
 	"github.com/logcaster/logcaster/internal/metrics"
-	"github.com/logcaster/logcaster/internal/query"
 	"github.com/logcaster/logcaster/internal/store"
 )
 
@@ -301,176 +298,4 @@ func (e *Engine) cooldown(r *Rule) time.Duration {
 		return time.Duration(r.Cooldown)
 	}
 	return e.opts.Cooldown
-}
-
-func (e *Engine) thresholdLoop() {
-	defer e.wg.Done()
-	if e.opts.Store == nil {
-		return
-	}
-	tick := time.NewTicker(e.opts.Interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-e.ctx.Done():
-			return
-		case now := <-tick.C:
-			e.evalThresholds(now)
-		}
-	}
-}
-
-// evalThresholds runs every query_threshold rule once at now (the loop
-// calls it every Interval; tests call it directly).
-func (e *Engine) evalThresholds(now time.Time) {
-	e.mu.Lock()
-	var rules []*Rule
-	for _, r := range e.rules {
-		if r.Kind == KindQueryThreshold {
-			rules = append(rules, r)
-		}
-	}
-	e.mu.Unlock()
-	for _, r := range rules {
-		val, err := e.runQuery(r, now)
-		if err != nil {
-			e.log.Warn("alert rule query failed", "rule", r.Name, "err", err)
-			continue
-		}
-		over := val > r.Threshold
-		if r.Op == "<" {
-			over = val < r.Threshold
-		}
-		e.mu.Lock()
-		was := e.firing[r.Name]
-		if over && !was {
-			// A rule that flaps fires at most once per cooldown; until
-			// then it stays "not firing" and fires later if still over.
-			key := r.Name + "\x00"
-			if last, ok := e.last[key]; ok && now.Sub(last) < e.cooldown(r) {
-				e.mu.Unlock()
-				continue
-			}
-			e.last[key] = now
-		}
-		e.firing[r.Name] = over
-		e.mu.Unlock()
-		if over == was {
-			continue
-		}
-		state := "firing"
-		if !over {
-			state = "resolved"
-		}
-		e.dispatch(r, &Alert{Rule: r.Name, Kind: r.Kind, State: state, Time: now, Query: &QueryResult{
-			Query: r.Query, Window: r.Window.String(), Op: r.Op, Threshold: r.Threshold, Value: val}})
-	}
-}
-
-// runQuery returns the last numeric field of the first row the rule's
-// query gives over [now-window, now]; no row counts as 0.
-func (e *Engine) runQuery(r *Rule, now time.Time) (float64, error) {
-	ctx, cancel := context.WithTimeout(e.ctx, e.opts.QueryTimeout)
-	defer cancel()
-	var val float64
-	found := false
-	err := r.q.Run(ctx, e.opts.Store, query.RunOptions{Start: now.Add(-time.Duration(r.Window)).UnixNano(),
-		End: now.UnixNano() + 1, Now: now, Parallelism: 1}, func(row *query.Row) error {
-		if found {
-			return nil
-		}
-		for i := len(row.Fields) - 1; i >= 0; i-- {
-			if f, err := strconv.ParseFloat(row.Fields[i].Value, 64); err == nil {
-				val, found = f, true
-				return nil
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("run %q: %w", r.Query, err)
-	}
-	return val, nil
-}
-
-// dispatch queues the alert to each destination of the rule without
-// blocking: a full queue drops the delivery (recorded as dropped).
-func (e *Engine) dispatch(r *Rule, a *Alert) {
-	for _, d := range r.Destinations {
-		rec := &Delivery{Time: a.Time, Rule: a.Rule, Kind: a.Kind, Destination: d.Type, Target: d.target(), Status: StatusQueued}
-		if a.Query != nil {
-			rec.State = a.State
-		}
-		if a.Issue != nil {
-			rec.Issue = a.Issue.ShortID
-		}
-		e.hist.add(rec)
-		q := e.worker(d)
-		select {
-		case q <- job{dest: d, alert: a, rec: rec}:
-		default:
-			e.hist.update(rec, StatusDropped, 0, "destination queue full")
-			e.count("error")
-		}
-	}
-}
-
-// worker returns the queue of d's worker, starting it on first use.
-func (e *Engine) worker(d Destination) chan job {
-	key := d.Type + " " + d.target()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	q := e.workers[key]
-	if q == nil {
-		q = make(chan job, e.opts.QueueSize)
-		e.workers[key] = q
-		e.wg.Add(1)
-		go e.deliverLoop(q)
-	}
-	return q
-}
-
-func (e *Engine) deliverLoop(q chan job) {
-	defer e.wg.Done()
-	for {
-		select {
-		case <-e.ctx.Done():
-			return
-		case j := <-q:
-			e.deliver(j)
-		}
-	}
-}
-
-// deliver tries j until it succeeds or runs out of attempts, waiting
-// Backoff, 2*Backoff, ... (at most MaxBackoff) between attempts.
-func (e *Engine) deliver(j job) {
-	wait := e.opts.Backoff
-	for attempt := 1; ; attempt++ {
-		err := send(e.ctx, e.client, j.dest, j.alert, e.opts.Timeout)
-		if err == nil {
-			e.count("ok")
-			e.hist.update(j.rec, StatusSent, attempt, "")
-			return
-		}
-		e.count("error")
-		if attempt >= e.opts.MaxAttempts {
-			e.hist.update(j.rec, StatusFailed, attempt, err.Error())
-			e.log.Warn("alert delivery failed", "rule", j.alert.Rule, "destination", j.dest.Type, "attempts", attempt, "err", err)
-			return
-		}
-		e.hist.update(j.rec, StatusRetrying, attempt, err.Error())
-		select {
-		case <-e.ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, e.opts.MaxBackoff)
-	}
-}
-
-func (e *Engine) count(result string) {
-	if e.opts.Metrics != nil {
-		e.opts.Metrics.AlertsSent.WithLabelValues(result).Inc()
-	}
 }
