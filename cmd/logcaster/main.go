@@ -15,6 +15,7 @@ Usage:
   logcaster serve [flags]          run the server (HTTP :8080, TCP lines :9999, data in ./data)
   logcaster send [flags] [FILE...] ship files or stdin to a server, acknowledged
   logcaster query [flags] 'QUERY'  search a server
+  logcaster tail [flags] 'QUERY'   follow matching events live (resumes by itself; --since 5m for history)
   logcaster bench [flags]          measure ingest and query speed against a server
   logcaster issues [flags] [ID]    list grouped errors (issues) of a server, or show one
   logcaster project create NAME    create a Sentry project and print its DSN (--server URL)
@@ -41,6 +42,8 @@ func main() {
 		err = runSend(args)
 	case "query":
 		err = runQuery(args)
+	case "tail":
+		err = runTail(args)
 	case "bench":
 		err = runBench(args)
 	case "issues":
