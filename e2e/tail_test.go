@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -241,4 +242,59 @@ func TestTailCommandResumesAfterIdle(t *testing.T) {
 	if strings.Count(got, "first keep") != 1 || strings.Count(got, "old keep") != 1 || strings.Contains(got, "drop me") {
 		t.Fatalf("output:\n%s", got)
 	}
+}
+
+// TestTailIdleViewersMemory measures what 10,000 idle SSE viewers cost the
+// server (its RSS before and after they connect). It opens 10,000 loopback
+// connections, so it runs only when LOGCASTER_TAIL_BENCH=1.
+func TestTailIdleViewersMemory(t *testing.T) {
+	if os.Getenv("LOGCASTER_TAIL_BENCH") != "1" {
+		t.Skip("set LOGCASTER_TAIL_BENCH=1 to open 10,000 viewers")
+	}
+	const viewers = 10000
+	s := startServer(t, "", "--tail.max-per-client", "20000", "--http.max-conns", "20000")
+	before := rssKiB(t, s.cmd.Process.Pid)
+	tr := &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: viewers, DisableCompression: true}
+	client := &http.Client{Transport: tr}
+	var bodies []io.Closer
+	for i := 0; i < viewers; i++ {
+		resp, err := client.Get("http://" + s.http + "/api/v1/tail?q=filter" + strconv.Itoa(i%100))
+		if err != nil {
+			t.Fatalf("viewer %d: %v", i, err)
+		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("viewer %d: %d", i, resp.StatusCode)
+		}
+		bodies = append(bodies, resp.Body)
+	}
+	defer func() {
+		for _, b := range bodies {
+			b.Close()
+		}
+	}()
+	time.Sleep(time.Second)
+	if m := s.get("/metrics"); !strings.Contains(m, "logcaster_live_subscribers 10000") {
+		t.Fatal("gauge is not 10000")
+	}
+	after := rssKiB(t, s.cmd.Process.Pid)
+	t.Logf("server RSS: %d MiB before, %d MiB with %d idle viewers: %.1f KiB a viewer", before>>10, after>>10, viewers, float64(after-before)/viewers)
+	if after-before > 300<<10 {
+		t.Fatalf("%d idle viewers cost %d MiB", viewers, (after-before)>>10)
+	}
+}
+
+func rssKiB(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			n, _ := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
+			return n
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
 }
