@@ -1,0 +1,62 @@
+package live
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/query"
+)
+
+// benchBatch is a group of n events spread over 100 services, so that each
+// of 100 filters (service:=sN) matches 1% of it.
+func benchBatch(n int) *event.Batch {
+	b := &event.Batch{}
+	now := time.Now().UnixNano()
+	for i := 0; i < n; i++ {
+		e := b.Add()
+		e.Time = now + int64(i)
+		e.Index = "app"
+		e.Level = "INFO"
+		e.Message = b.StrString("GET /api/v1/orders/" + strconv.Itoa(i) + " answered 200 in 12ms")
+		e.Fields = append(e.Fields, event.Field{Name: "service", Value: b.StrString("s" + strconv.Itoa(i%100))})
+	}
+	return b
+}
+
+// BenchmarkPublish is the pipeline subscriber's cost a group of 1,000
+// events, with no viewer and with 5,000 viewers over 100 filters whose
+// queues are taken each round as their streams would.
+func BenchmarkPublish(b *testing.B) {
+	for _, viewers := range []int{0, 5000} {
+		b.Run("viewers="+strconv.Itoa(viewers), func(b *testing.B) {
+			h, err := NewHub(DefaultOptions(), time.Now())
+			if err != nil {
+				b.Fatal(err)
+			}
+			var subs []*Subscription
+			for i := 0; i < viewers; i++ {
+				q, err := query.Parse("service:=s" + strconv.Itoa(i%100))
+				if err != nil {
+					b.Fatal(err)
+				}
+				s, _, err := h.Subscribe(q, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				subs = append(subs, s)
+			}
+			batch := []*event.Batch{benchBatch(1000)}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				h.Publish(batch)
+				for _, s := range subs {
+					s.take()
+				}
+			}
+			b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
