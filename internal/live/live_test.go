@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/logcaster/logcaster/internal/event"
 	"github.com/logcaster/logcaster/internal/pipeline"
 	"github.com/logcaster/logcaster/internal/store"
@@ -72,7 +74,9 @@ func newEnv(t *testing.T, opts Options, sc store.Scanner) *env {
 		sc = memScanner{}
 	}
 	mux := http.NewServeMux()
-	mux.Handle(Route, NewHandler(hub, sc, nil))
+	lh := NewHandler(hub, sc, nil)
+	mux.Handle(Route, lh)
+	mux.Handle(RouteWS, lh.WebSocket())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		hub.Close()
@@ -490,5 +494,43 @@ func TestCursorRoundTrip(t *testing.T) {
 		if _, err := ParseCursor(bad); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
+	}
+}
+
+func TestWebSocketSameStream(t *testing.T) {
+	e := newEnv(t, DefaultOptions(), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.srv.URL, "http")+"/api/v1/tail/ws?q=keep", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	e.send(t, "keep one", "other", "keep two")
+	for i, want := range []string{
+		`{"type":"log","cursor":"1700000000000-1","event":{"timestamp":`,
+		`{"type":"log","cursor":"1700000000000-3","event":{"timestamp":`,
+	} {
+		typ, msg, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typ != websocket.MessageText || !strings.HasPrefix(string(msg), want) {
+			t.Fatalf("message %d: %s", i, msg)
+		}
+		var m struct {
+			Event map[string]string `json:"event"`
+		}
+		if err := json.Unmarshal(msg, &m); err != nil || m.Event["message"] != []string{"keep one", "keep two"}[i] {
+			t.Fatalf("message %d: %s (%v)", i, msg, err)
+		}
+	}
+	e.hub.Close()
+	_, msg, err := conn.Read(ctx)
+	if err != nil || !strings.HasPrefix(string(msg), `{"type":"end","reason":"the server is shutting down`) || !strings.Contains(string(msg), `"resume_cursor":"1700000000000-3"`) {
+		t.Fatalf("end: %s %v", msg, err)
+	}
+	if _, _, err := conn.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+		t.Fatalf("after end: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/coder/websocket"
 
 	"github.com/logcaster/logcaster/internal/query"
 	"github.com/logcaster/logcaster/internal/store"
@@ -87,6 +88,11 @@ func clientOf(r *http.Request) string {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, false)
+}
+
+// serve runs one stream, as SSE or (ws set) over a WebSocket.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, ws bool) {
 	req, err := parseRequest(r)
 	if err != nil {
 		http.Error(w, "tail: "+err.Error(), http.StatusBadRequest)
@@ -117,24 +123,39 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// sized for requests; its own limits are MaxDuration and Idle.
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
-	hd := w.Header()
-	hd.Set("Content-Type", "text/event-stream")
-	hd.Set("Cache-Control", "no-cache")
-	hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-	w.WriteHeader(http.StatusOK)
-	st := &stream{h: h, w: w, rc: rc, sub: sub}
+	st := &stream{h: h, w: w, rc: rc, sub: sub, ctx: r.Context()}
+	if ws {
+		conn, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return // Accept has answered
+		}
+		defer conn.CloseNow()
+		st.ws = conn
+		// The client sends nothing; CloseRead answers its pings and ends
+		// ctx when it goes away.
+		st.ctx = conn.CloseRead(r.Context())
+	} else {
+		hd := w.Header()
+		hd.Set("Content-Type", "text/event-stream")
+		hd.Set("Cache-Control", "no-cache")
+		hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+		w.WriteHeader(http.StatusOK)
+	}
 	if res.Gap {
-		st.buf = st.appendNotice(st.buf, "gap", "from_cursor", req.from.String(), "reason", "older than the replay buffer")
+		st.notice("gap", "from_cursor", req.from.String(), "reason", "older than the replay buffer")
 	}
 	if req.since > 0 {
-		if err := st.history(r.Context(), req); err != nil {
+		if err := st.history(st.ctx, req); err != nil {
 			return
 		}
 	}
 	if st.flush() != nil {
 		return
 	}
-	st.run(r.Context())
+	st.run(st.ctx)
+	if st.ws != nil {
+		st.ws.Close(websocket.StatusNormalClosure, "")
+	}
 }
 
 // stream is one open SSE response.
@@ -143,7 +164,12 @@ type stream struct {
 	w   http.ResponseWriter
 	rc  *http.ResponseController
 	sub *Subscription
+	ctx context.Context
 	buf []byte
+	// ws is set for a WebSocket stream: buf then holds JSON messages that
+	// end at the offsets in ends.
+	ws   *websocket.Conn
+	ends []int
 	// seen counts history rows by key, so that a live event the store
 	// already answered is not written twice.
 	seen map[uint64]int
@@ -152,6 +178,17 @@ type stream struct {
 }
 
 func (st *stream) flush() error {
+	if st.ws != nil {
+		start := 0
+		for _, end := range st.ends {
+			if err := st.ws.Write(st.ctx, websocket.MessageText, st.buf[start:end]); err != nil {
+				return err
+			}
+			start = end
+		}
+		st.buf, st.ends = st.buf[:0], st.ends[:0]
+		return nil
+	}
 	if len(st.buf) > 0 {
 		if _, err := st.w.Write(st.buf); err != nil {
 			return err
@@ -163,37 +200,82 @@ func (st *stream) flush() error {
 
 func (st *stream) cursor(seq uint64) Cursor { return Cursor{st.h.hub.epoch, seq} }
 
-// appendNotice appends an event of the given type whose data is a JSON
-// object of string pairs (all ASCII, so strconv's quoting is valid JSON).
-func (st *stream) appendNotice(dst []byte, typ string, kv ...string) []byte {
-	dst = append(dst, "event: "...)
-	dst = append(dst, typ...)
-	dst = append(dst, "\ndata: {"...)
-	for i := 0; i+1 < len(kv); i += 2 {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = strconv.AppendQuote(dst, kv[i])
-		dst = append(dst, ':')
-		dst = strconv.AppendQuote(dst, kv[i+1])
+// endFrame marks the end of a WebSocket message.
+func (st *stream) endFrame() {
+	if st.ws != nil {
+		st.ends = append(st.ends, len(st.buf))
 	}
-	return append(dst, "}\n\n"...)
 }
 
-func (st *stream) appendDropped(dst []byte, n int, from uint64) []byte {
-	dst = append(dst, "event: dropped\ndata: {\"count\":"...)
-	dst = strconv.AppendInt(dst, int64(n), 10)
-	dst = append(dst, ",\"resume_cursor\":\""...)
-	dst = st.cursor(from).AppendText(dst)
-	return append(dst, "\"}\n\n"...)
+// notice adds an event of the given type whose data is a JSON object of
+// string pairs (all ASCII, so strconv's quoting is valid JSON).
+func (st *stream) notice(typ string, kv ...string) {
+	if st.ws != nil {
+		st.buf = append(st.buf, `{"type":`...)
+		st.buf = strconv.AppendQuote(st.buf, typ)
+	} else {
+		st.buf = append(st.buf, "event: "...)
+		st.buf = append(st.buf, typ...)
+		st.buf = append(st.buf, "\ndata: {"...)
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if i > 0 || st.ws != nil {
+			st.buf = append(st.buf, ',')
+		}
+		st.buf = strconv.AppendQuote(st.buf, kv[i])
+		st.buf = append(st.buf, ':')
+		st.buf = strconv.AppendQuote(st.buf, kv[i+1])
+	}
+	if st.ws != nil {
+		st.buf = append(st.buf, '}')
+	} else {
+		st.buf = append(st.buf, "}\n\n"...)
+	}
+	st.endFrame()
 }
 
-func (st *stream) appendLog(dst []byte, seq uint64, line []byte) []byte {
-	dst = append(dst, "id: "...)
-	dst = st.cursor(seq).AppendText(dst)
-	dst = append(dst, "\nevent: log\ndata: "...)
-	dst = append(dst, line...)
-	return append(dst, '\n', '\n')
+func (st *stream) dropped(n int, from uint64) {
+	if st.ws != nil {
+		st.buf = append(st.buf, `{"type":"dropped","count":`...)
+	} else {
+		st.buf = append(st.buf, "event: dropped\ndata: {\"count\":"...)
+	}
+	st.buf = strconv.AppendInt(st.buf, int64(n), 10)
+	st.buf = append(st.buf, ",\"resume_cursor\":\""...)
+	st.buf = st.cursor(from).AppendText(st.buf)
+	if st.ws != nil {
+		st.buf = append(st.buf, "\"}"...)
+	} else {
+		st.buf = append(st.buf, "\"}\n\n"...)
+	}
+	st.endFrame()
+}
+
+// log adds one event; line is its NDJSON row without the newline.
+func (st *stream) log(seq uint64, line []byte) {
+	if st.ws != nil {
+		st.buf = append(st.buf, `{"type":"log","cursor":"`...)
+		st.buf = st.cursor(seq).AppendText(st.buf)
+		st.buf = append(st.buf, `","event":`...)
+		st.buf = append(st.buf, line...)
+		st.buf = append(st.buf, '}')
+		st.endFrame()
+		return
+	}
+	st.buf = append(st.buf, "id: "...)
+	st.buf = st.cursor(seq).AppendText(st.buf)
+	st.buf = append(st.buf, "\nevent: log\ndata: "...)
+	st.buf = append(st.buf, line...)
+	st.buf = append(st.buf, '\n', '\n')
+}
+
+func (st *stream) heartbeat() {
+	if st.ws != nil {
+		st.buf = append(st.buf, `{"type":"heartbeat"}`...)
+		st.endFrame()
+		return
+	}
+	st.buf = append(st.buf, ": hb\n\n"...)
 }
 
 // history writes the store's matching events of the last req.since, oldest
@@ -208,10 +290,11 @@ func (st *stream) history(ctx context.Context, req request) error {
 		return nil
 	})
 	if err != nil {
-		st.buf = st.appendNotice(st.buf, "error", "error", "history: "+err.Error())
+		st.notice("error", "error", "history: "+err.Error())
 		return st.flush()
 	}
 	st.seen = make(map[uint64]int, len(rows))
+	var line []byte
 	for i := len(rows) - 1; i >= 0; i-- {
 		r := rows[i]
 		idx, _ := r.Get("index")
@@ -219,11 +302,8 @@ func (st *stream) history(ctx context.Context, req request) error {
 		st.seen[rowKey(r.Time, idx, msg)]++
 		// History rows carry the cursor at registration: a resume from
 		// them continues with everything live since then.
-		st.buf = append(st.buf, "id: "...)
-		st.buf = st.cursor(st.sub.start).AppendText(st.buf)
-		st.buf = append(st.buf, "\nevent: log\ndata: "...)
-		st.buf = query.AppendNDJSON(st.buf, r)
-		st.buf = append(st.buf, '\n')
+		line = query.AppendNDJSON(line[:0], r)
+		st.log(st.sub.start, line[:len(line)-1])
 		if len(st.buf) > 64<<10 {
 			if err := st.flush(); err != nil {
 				return err
@@ -255,13 +335,13 @@ func (st *stream) drain() (wrote bool, dropFrom uint64, dropped bool) {
 				continue
 			}
 		}
-		st.buf = st.appendLog(st.buf, e.seq, e.line)
+		st.log(e.seq, e.line)
 		st.last = e.seq
 		wrote = true
 	}
 	st.seen = nil // only the events queued during the history read can repeat it
 	if n > 0 {
-		st.buf = st.appendDropped(st.buf, n, dropFrom)
+		st.dropped(n, dropFrom)
 	}
 	return wrote, dropFrom, n > 0
 }
@@ -274,7 +354,7 @@ func (st *stream) end(typ, reason string) {
 		// The events lost just before the end come first.
 		resume = from
 	}
-	st.buf = st.appendNotice(st.buf, typ, "reason", reason, "resume_cursor", st.cursor(resume).String())
+	st.notice(typ, "reason", reason, "resume_cursor", st.cursor(resume).String())
 	_ = st.flush()
 }
 
@@ -296,7 +376,7 @@ func (st *stream) run(ctx context.Context) {
 				return
 			}
 		case <-hb.C:
-			st.buf = append(st.buf, ": hb\n\n"...)
+			st.heartbeat()
 			if st.flush() != nil {
 				return
 			}
