@@ -207,7 +207,9 @@ func runServe(args []string) error {
 	pipe.Subscribe(tracker.Consume)
 	pipe.Subscribe(hub.Publish)
 	srv := server.New(c.srv, st, pipe, m, log)
-	srv.Handle(live.Route, live.NewHandler(hub, st, m.LiveSubscribers))
+	liveHandler := live.NewHandler(hub, st, m.LiveSubscribers)
+	srv.Handle(live.Route, liveHandler)
+	srv.Handle(live.RouteWS, liveHandler.WebSocket())
 	(&issues.API{T: tracker, Store: st, PublicURL: c.publicURL}).Register(srv.Handle)
 	alertEngine.Register(srv.Handle)
 	c.sentry.Metrics, c.sentry.Logger = m, log
