@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // sseEvent is one Server-Sent Event as a client sees it.
@@ -297,4 +300,27 @@ func rssKiB(t *testing.T, pid int) int64 {
 	}
 	t.Fatal("no VmRSS")
 	return 0
+}
+
+func TestTailWebSocket(t *testing.T) {
+	s := startServer(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws://"+s.http+"/api/v1/tail/ws?q=keep", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	s.ingest("app", ndjsonMessages("keep ws", "other"), "")
+	_, msg, err := conn.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Type, Cursor string
+		Event        map[string]string
+	}
+	if err := json.Unmarshal(msg, &m); err != nil || m.Type != "log" || !strings.HasSuffix(m.Cursor, "-1") || m.Event["message"] != "keep ws" {
+		t.Fatalf("message %s (%v)", msg, err)
+	}
 }
