@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -322,5 +324,139 @@ func TestTailWebSocket(t *testing.T) {
 	}
 	if err := json.Unmarshal(msg, &m); err != nil || m.Type != "log" || !strings.HasSuffix(m.Cursor, "-1") || m.Event["message"] != "keep ws" {
 		t.Fatalf("message %s (%v)", msg, err)
+	}
+}
+
+// TestTailLoad is the issue's load measurement: 5,000 SSE viewers over 100
+// filters (service:=sN, so each event reaches 50 viewers) while 4 TCP
+// connections send 20,000 events/s for 10 s. It reports the delivery
+// latency (receipt minus the event's timestamp, set at sending) and checks
+// that no viewer lost an event. Runs only with LOGCASTER_TAIL_BENCH=1.
+func TestTailLoad(t *testing.T) {
+	if os.Getenv("LOGCASTER_TAIL_BENCH") != "1" {
+		t.Skip("set LOGCASTER_TAIL_BENCH=1 to run the load measurement")
+	}
+	const viewers, filters, rate, seconds, conns = 5000, 100, 20000, 10, 4
+	s := startServer(t, "", "--tail.max-per-client", "20000", "--http.max-conns", "20000")
+	tr := &http.Transport{MaxIdleConnsPerHost: viewers, DisableCompression: true}
+	client := &http.Client{Transport: tr}
+	type result struct {
+		n    int
+		lats []time.Duration
+		bad  string
+	}
+	results := make([]result, viewers)
+	var ready, done sync.WaitGroup
+	stop := make(chan struct{})
+	var bodies []io.Closer
+	var bmu sync.Mutex
+	for v := 0; v < viewers; v++ {
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			resp, err := client.Get("http://" + s.http + "/api/v1/tail?q=service:%3Ds" + strconv.Itoa(v%filters))
+			if err != nil || resp.StatusCode != 200 {
+				results[v].bad = fmt.Sprint("open: ", err)
+				ready.Done()
+				return
+			}
+			bmu.Lock()
+			bodies = append(bodies, resp.Body)
+			bmu.Unlock()
+			ready.Done()
+			rd := bufio.NewReaderSize(resp.Body, 64<<10)
+			r := &results[v]
+			for {
+				line, err := rd.ReadSlice('\n')
+				if err != nil {
+					return
+				}
+				if len(line) > 6 && string(line[:6]) == "data: " {
+					now := time.Now()
+					i := strings.Index(string(line), `"timestamp":"`)
+					j := strings.IndexByte(string(line[i+13:]), '"')
+					ts, err := time.Parse(time.RFC3339Nano, string(line[i+13:i+13+j]))
+					if err != nil {
+						r.bad = string(line)
+						return
+					}
+					r.n++
+					r.lats = append(r.lats, now.Sub(ts))
+				} else if strings.HasPrefix(string(line), "event: dropped") {
+					r.bad = "dropped"
+				}
+			}
+		}()
+	}
+	ready.Wait()
+	sent := 0
+	start := time.Now()
+	var swg sync.WaitGroup
+	var smu sync.Mutex
+	for c := 0; c < conns; c++ {
+		swg.Add(1)
+		go func() {
+			defer swg.Done()
+			conn, err := net.Dial("tcp", s.tcp)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			per := rate / conns / 100 // lines every 10 ms
+			tick := time.NewTicker(10 * time.Millisecond)
+			defer tick.Stop()
+			var buf []byte
+			n := 0
+			for time.Since(start) < seconds*time.Second {
+				<-tick.C
+				buf = buf[:0]
+				now := time.Now().UTC().Format(time.RFC3339Nano)
+				for i := 0; i < per; i++ {
+					buf = fmt.Appendf(buf, `{"timestamp":%q,"service":"s%d","message":"load c%d n%d"}`+"\n", now, (n+c)%filters, c, n)
+					n++
+				}
+				if _, err := conn.Write(buf); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			smu.Lock()
+			sent += n
+			smu.Unlock()
+		}()
+	}
+	swg.Wait()
+	elapsed := time.Since(start)
+	time.Sleep(3 * time.Second)
+	close(stop)
+	bmu.Lock()
+	for _, b := range bodies {
+		b.Close()
+	}
+	bmu.Unlock()
+	done.Wait()
+	var all []time.Duration
+	total, lost := 0, 0
+	for v, r := range results {
+		if r.bad != "" {
+			t.Errorf("viewer %d: %s", v, r.bad)
+			break
+		}
+		total += r.n
+		all = append(all, r.lats...)
+	}
+	want := sent * (viewers / filters)
+	lost = want - total
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	if len(all) == 0 {
+		t.Fatal("no deliveries")
+	}
+	p := func(q float64) time.Duration { return all[int(q*float64(len(all)-1))] }
+	t.Logf("sent %d events in %v (%.0f/s); %d deliveries of %d expected (lost %d); latency p50 %v p99 %v max %v",
+		sent, elapsed.Round(time.Millisecond), float64(sent)/elapsed.Seconds(), total, want, lost, p(0.5), p(0.99), all[len(all)-1])
+	if lost != 0 {
+		t.Errorf("viewers lost %d events", lost)
 	}
 }
