@@ -366,15 +366,27 @@ func (st *stream) run(ctx context.Context) {
 	defer idle.Stop()
 	deadline := time.NewTimer(opts.MaxDuration)
 	defer deadline.Stop()
+	// After a write the stream stops listening for FlushInterval, so that
+	// what arrives meanwhile is written at once (see Options).
+	notify := st.sub.Notify()
+	pause := time.NewTimer(time.Hour)
+	pause.Stop()
+	defer pause.Stop()
 	for {
 		select {
-		case <-st.sub.Notify():
+		case <-notify:
 			if wrote, _, _ := st.drain(); wrote {
 				idle.Reset(opts.Idle)
 			}
 			if st.flush() != nil {
 				return
 			}
+			if opts.FlushInterval > 0 {
+				notify = nil
+				pause.Reset(opts.FlushInterval)
+			}
+		case <-pause.C:
+			notify = st.sub.Notify()
 		case <-hb.C:
 			st.heartbeat()
 			if st.flush() != nil {
