@@ -427,6 +427,16 @@ func TestTailLoad(t *testing.T) {
 			smu.Unlock()
 		}()
 	}
+	if out := os.Getenv("LOGCASTER_TAIL_PROFILE"); out != "" {
+		// A CPU profile of the server in the middle of the load.
+		time.Sleep(2 * time.Second)
+		resp, err := http.Get("http://" + s.http + "/debug/pprof/profile?seconds=5")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			os.WriteFile(out, b, 0o644)
+		}
+	}
 	swg.Wait()
 	elapsed := time.Since(start)
 	time.Sleep(3 * time.Second)
