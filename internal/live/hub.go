@@ -167,7 +167,7 @@ func (h *Hub) Publish(batches []*event.Batch) {
 	for i, e := range fresh {
 		evs[i] = e.ev
 	}
-	blk := store.NewMemBlock(evs)
+	blk := newGroupBlock(store.NewMemBlock(evs))
 	now := time.Now()
 	for _, g := range h.groups {
 		rows, err := g.q.MatchBlock(blk, now)
