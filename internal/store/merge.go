@@ -57,12 +57,7 @@ func (s *Store) mergeLoop() {
 				return
 			default:
 			}
-			day, inputs, final := s.pickMerge(false)
-			if inputs == nil {
-				break
-			}
-			if err := s.merge(day, inputs, final); err != nil {
-				s.log.Error("merge failed", "partition", day, "err", err)
+			if !s.mergeOnce() {
 				break
 			}
 		}
@@ -197,6 +192,11 @@ func (s *Store) ForceMerge() error {
 	if err := s.flush(); err != nil {
 		return err
 	}
+	// Holding mergeMu for the whole loop keeps the background merger from
+	// picking the same parts (one of the two merges would find its inputs
+	// gone) and makes the result one part per day.
+	s.mergeMu.Lock()
+	defer s.mergeMu.Unlock()
 	for {
 		day, inputs, final := s.pickMerge(true)
 		if inputs == nil {
@@ -206,6 +206,22 @@ func (s *Store) ForceMerge() error {
 			return err
 		}
 	}
+}
+
+// mergeOnce runs the next background merge, if any, and reports whether
+// it did one successfully.
+func (s *Store) mergeOnce() bool {
+	s.mergeMu.Lock()
+	defer s.mergeMu.Unlock()
+	day, inputs, final := s.pickMerge(false)
+	if inputs == nil {
+		return false
+	}
+	if err := s.merge(day, inputs, final); err != nil {
+		s.log.Error("merge failed", "partition", day, "err", err)
+		return false
+	}
+	return true
 }
 
 // retentionCutoff is the time before which whole days are dropped.

@@ -171,6 +171,7 @@ type Store struct {
 	partitions   map[string]*partition
 
 	flushMu    sync.Mutex // one flush at a time
+	mergeMu    sync.Mutex // one merge at a time: background or ForceMerge
 	flushKick  chan struct{}
 	mergeKick  chan struct{}
 	stop       chan struct{}

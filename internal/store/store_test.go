@@ -516,3 +516,34 @@ func TestEventsPastRetentionAreNeverVisible(t *testing.T) {
 	}
 	equalStrings(t, scanAll(t, s), wantMessages(recent))
 }
+
+// TestForceMergeDuringBackgroundMerges runs ForceMerge while the background
+// merger is busy with the same partition: neither may fail, and the result
+// is one part per day with every event once.
+func TestForceMergeDuringBackgroundMerges(t *testing.T) {
+	o := testOptions(t.TempDir())
+	o.MergeInterval = time.Millisecond
+	s, err := Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	evs := testEvents(4000, time.Now().UTC().Add(-3*time.Hour).Truncate(time.Hour))
+	for i := 0; i < len(evs); i += 200 { // 20 flushed parts
+		if err := s.Write([]*event.Batch{batchOf(evs[i:i+200], event.Source{})}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if err := s.ForceMerge(); err != nil {
+			t.Fatalf("force merge %d: %v", i, err)
+		}
+	}
+	if st := s.Stats(); st.Parts != st.Partitions {
+		t.Fatalf("after force merge: %+v", st)
+	}
+	equalStrings(t, scanAll(t, s), wantMessages(evs))
+}
