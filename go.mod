@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/aphistic/golf v0.0.0-20180712155816-02c07f170c5a
 	github.com/cespare/xxhash/v2 v2.3.0
+	github.com/coder/websocket v1.8.13
 	github.com/elastic/go-elasticsearch/v8 v8.19.7
 	github.com/fluent/fluent-logger-golang v1.10.2
 	github.com/getsentry/sentry-go v0.50.0
@@ -30,7 +31,6 @@ require (
 	github.com/aphistic/sweet v0.2.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
-	github.com/coder/websocket v1.8.13 // indirect
 	github.com/dennwc/varint v1.0.0 // indirect
 	github.com/elastic/elastic-transport-go/v8 v8.9.0 // indirect
 	github.com/go-kit/kit v0.10.0 // indirect
