@@ -415,6 +415,7 @@ func TestRingEvictsByBytes(t *testing.T) {
 	opts := DefaultOptions()
 	opts.ReplayBytes = 10 * (entryOverhead + 10)
 	e := newEnv(t, opts, nil)
+	e.open(t, "/api/v1/tail?q=nothing_matches_this") // a viewer keeps the ring filled
 	for i := 0; i < 100; i++ {
 		e.send(t, "0123456789")
 	}
@@ -427,6 +428,30 @@ func TestRingEvictsByBytes(t *testing.T) {
 		if f := c2.must(t); seqOf(t, f.id) != want {
 			t.Fatalf("got %+v, want seq %d", f, want)
 		}
+	}
+}
+
+// TestNoRingWithoutRecentViewers: with no tail open within ResumeWindow the
+// hub copies nothing, cursors keep counting, and an older cursor gets a gap.
+func TestNoRingWithoutRecentViewers(t *testing.T) {
+	e := newEnv(t, DefaultOptions(), nil)
+	for i := 0; i < 10; i++ {
+		e.send(t, "unwatched")
+	}
+	e.hub.mu.Lock()
+	ringLen, seq := len(e.hub.ring)-e.hub.ringStart, e.hub.seq
+	e.hub.mu.Unlock()
+	if ringLen != 0 || seq != 10 {
+		t.Fatalf("ring holds %d events, seq %d; want 0 and 10", ringLen, seq)
+	}
+	c := e.open(t, "/api/v1/tail?cursor=1700000000000-5")
+	if f := c.must(t); f.typ != "gap" {
+		t.Fatalf("cursor 5 with nothing kept should get a gap: %+v", f)
+	}
+	c2 := e.open(t, "/api/v1/tail?cursor=1700000000000-10")
+	e.send(t, "watched now")
+	if f := c2.must(t); seqOf(t, f.id) != 11 {
+		t.Fatalf("got %+v, want seq 11", f)
 	}
 }
 

@@ -10,6 +10,10 @@ type Options struct {
 	// ReplayBytes bounds the ring of recent events kept for resuming
 	// (counted as the copied strings plus a fixed overhead an event).
 	ReplayBytes int64
+	// ResumeWindow is how long after the last open tail the ring is still
+	// filled: a viewer that dropped its connection within it resumes
+	// exactly; with no tail for longer, the hub copies nothing.
+	ResumeWindow time.Duration
 	// MaxTails is the most concurrent streams; MaxPerClient the most from
 	// one remote address.
 	MaxTails, MaxPerClient int
@@ -34,6 +38,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		ReplayBytes:  64 << 20,
+		ResumeWindow: 15 * time.Minute,
 		MaxTails:     10000,
 		MaxPerClient: 100,
 		MaxDuration:  time.Hour,
