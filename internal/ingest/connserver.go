@@ -87,8 +87,10 @@ func (s *ConnServer) acceptLoop() {
 		s.mu.Lock()
 		if len(s.conns) >= s.MaxConns || s.closing.Load() {
 			s.mu.Unlock()
-			c.Close()
+			// Counted before the close, so a client that sees the close
+			// also sees the count.
 			s.Metrics.Rejected(s.Protocol, "conn_limit", 1)
+			c.Close()
 			continue
 		}
 		s.conns[c] = struct{}{}

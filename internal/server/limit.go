@@ -34,8 +34,8 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			l.m.ConnOpened("http")
 			return &limitConn{Conn: c, l: l}, nil
 		default:
+			l.m.Rejected("http", "conn_limit", 1) // before the close, as ingest.ConnServer does
 			c.Close()
-			l.m.Rejected("http", "conn_limit", 1)
 		}
 	}
 }
