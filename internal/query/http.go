@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/logcaster/logcaster/internal/jsonenc"
 	"github.com/logcaster/logcaster/internal/store"
 )
 
@@ -88,7 +89,7 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 
 func appendErrorJSON(dst []byte, msg string) []byte {
 	dst = append(dst, `{"error":`...)
-	dst = appendJSONString(dst, msg)
+	dst = jsonenc.AppendString(dst, msg)
 	return append(dst, '}', '\n')
 }
 

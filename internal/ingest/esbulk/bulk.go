@@ -17,6 +17,7 @@ import (
 
 	"github.com/logcaster/logcaster/internal/event"
 	"github.com/logcaster/logcaster/internal/ingest"
+	"github.com/logcaster/logcaster/internal/jsonenc"
 	"github.com/logcaster/logcaster/internal/pipeline"
 )
 
@@ -302,10 +303,10 @@ func (st *bulkState) itemStart(act action, index string) []byte {
 	out = append(out, `{"`...)
 	out = append(out, act.name...)
 	out = append(out, `":{"_index":`...)
-	out = appendJSONString(out, index)
+	out = jsonenc.AppendString(out, index)
 	out = append(out, `,"_id":`...)
 	if act.id != nil {
-		out = appendJSONString(out, bytesView(act.id))
+		out = jsonenc.AppendString(out, bytesView(act.id))
 	} else {
 		out = append(out, '"')
 		out = appendAutoID(out)
@@ -327,9 +328,9 @@ func (st *bulkState) itemCreated(act action, index string) {
 func (st *bulkState) itemError(act action, index, typ, reason string) {
 	out := st.itemStart(act, index)
 	out = append(out, `,"status":400,"error":{"type":`...)
-	out = appendJSONString(out, typ)
+	out = jsonenc.AppendString(out, typ)
 	out = append(out, `,"reason":`...)
-	out = appendJSONString(out, reason)
+	out = jsonenc.AppendString(out, reason)
 	out = append(out, `}}}`...)
 	st.items = out
 	st.errors = true

@@ -3,10 +3,11 @@ package esbulk
 import (
 	"bytes"
 	"fmt"
-	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 	"net/http/httptest"
 	"runtime"
 	"testing"
+
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 )
 
 // benchBody is a bulk request of n documents as Filebeat sends them.

@@ -271,17 +271,3 @@ func TestMapIndex(t *testing.T) {
 		}
 	}
 }
-
-func TestAppendJSONString(t *testing.T) {
-	for _, s := range []string{"plain", `q"b\`, "ctl\x00\x1f\n\t\r", "한글", "bad\xffutf8"} {
-		out := appendJSONString(nil, s)
-		var back string
-		if err := json.Unmarshal(out, &back); err != nil {
-			t.Fatalf("%q -> %s: %v", s, out, err)
-		}
-		want := strings.ToValidUTF8(s, "\ufffd")
-		if back != want {
-			t.Errorf("%q -> %s -> %q", s, out, back)
-		}
-	}
-}

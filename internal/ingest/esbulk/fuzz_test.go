@@ -2,10 +2,11 @@ package esbulk
 
 import (
 	"encoding/json"
-	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 )
 
 // FuzzBulk posts arbitrary bodies: the handler must answer 200 with a valid
