@@ -245,8 +245,8 @@ func TestKubernetesManifests(t *testing.T) {
 	if p := dig(c, "readinessProbe", "httpGet", "path"); p != "/ready" {
 		t.Errorf("readiness probe path %v, want /ready", p)
 	}
-	if p := dig(c, "livenessProbe", "httpGet", "path"); p != "/health" {
-		t.Errorf("liveness probe path %v, want /health", p)
+	if p := dig(c, "livenessProbe", "httpGet", "path"); p != "/health?probe=liveness" {
+		t.Errorf("liveness probe path %v, want /health?probe=liveness (not restarted for a full disk)", p)
 	}
 	portNames := map[string]bool{}
 	for _, p := range c["ports"].([]any) {

@@ -269,13 +269,19 @@ func (s *Server) currentChecks() map[string]check {
 	return checks
 }
 
-// handleHealth is liveness: 200 while the process works, even if a part
-// is failing (a full disk is not cured by a restart; /ready takes the pod
-// out instead). Only a stalled check loop — something is hung — is 503.
+// handleHealth reports every part; it answers 503 when the store cannot
+// write (the contract of issue 2: a load balancer or a person sees at once
+// that ingest is failing) or when the check loop has stalled. With
+// ?probe=liveness only a stalled loop — something hung — is 503: a
+// Kubernetes liveness probe must not restart a pod for a full disk, which
+// a restart does not cure (/ready takes the pod out of traffic instead).
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	checks := s.currentChecks()
 	code := http.StatusOK
 	if _, stalled := checks["checker"]; stalled {
+		code = http.StatusServiceUnavailable
+	}
+	if r.URL.Query().Get("probe") != "liveness" && checks["store"].Status == statusFailing {
 		code = http.StatusServiceUnavailable
 	}
 	st := s.store.Stats()
