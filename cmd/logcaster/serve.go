@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -35,6 +36,7 @@ type serveConfig struct {
 	logFormat      string
 	logLevel       string
 	shutdownGrace  time.Duration
+	memoryLimit    int64
 	maxIndexLabels int
 
 	srv    server.Options
@@ -86,6 +88,10 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.config, "config", "", "YAML config file whose keys are these flag names")
 	fs.StringVar(&c.logFormat, "log-format", "text", "format of the server's own log: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	// 448 MiB: measured, the 10M-event HTTP ingest peaked at 966 MiB RSS
+	// without it and at 449 MiB with it, at the same rate on 1M events.
+	c.memoryLimit = 448 << 20
+	fs.Var(sizeValue[int64]{&c.memoryLimit}, "memory-limit", "soft limit of the Go heap (the GC works harder near it; GOMEMLIMIT, when set, wins); 0: none")
 	fs.IntVar(&c.maxIndexLabels, "metrics.max-index-labels", metrics.DefaultMaxIndexLabels, "index names that get their own label in /metrics; later ones are counted as \"other\"")
 	fs.Var(durationValue{&c.shutdownGrace}, "shutdown-grace", "how long a graceful shutdown may take")
 	c.shutdownGrace = 30 * time.Second
@@ -153,6 +159,9 @@ func runServe(args []string) error {
 		return err
 	}
 	slog.SetDefault(log)
+	if c.memoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(c.memoryLimit)
+	}
 	hub, err := live.NewHub(c.live, time.Now())
 	if err != nil {
 		return err
