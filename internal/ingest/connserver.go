@@ -144,20 +144,16 @@ func (s *ConnServer) Shutdown(ctx context.Context) error {
 		c.SetReadDeadline(time.Now())
 	}
 	s.mu.Unlock()
-	waited := make(chan struct{})
-	go func() { s.wg.Wait(); close(waited) }()
-	select {
-	case <-waited:
+	if Wait(ctx, &s.wg) {
 		return nil
-	case <-ctx.Done():
-		s.cancel()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		return fmt.Errorf("%s shutdown: %w", s.Protocol, ctx.Err())
 	}
+	s.cancel()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	return fmt.Errorf("%s shutdown: %w", s.Protocol, ctx.Err())
 }
 
 // maxIndexRuns bounds the per-batch table CountIngested adds up in.
@@ -199,5 +195,54 @@ func CountEvents(m *metrics.Metrics, protocol string, b *event.Batch) {
 	}
 	for j := 0; j < n; j++ {
 		m.Ingested(protocol, idx[j], cnt[j])
+	}
+}
+
+// SubmitBatch hands a connection's batch to sink and returns the batch to
+// fill next. It waits while the pipeline's queue is full, which stops this
+// connection's reads: that is the backpressure on the sender. An empty
+// batch only has its input bytes counted. A failed submit happens only at
+// shutdown (the pipeline closed, or Shutdown gave up waiting); the sender
+// cannot be told, so the loss is counted and logged.
+func (s *ConnServer) SubmitBatch(sink Sink, b *event.Batch, c net.Conn, batchEvents int) *event.Batch {
+	if b.Len() == 0 {
+		s.Metrics.Bytes(s.Protocol, b.Bytes)
+		b.Bytes = 0
+		return b
+	}
+	if _, err := sink.Submit(s.ctx, b, true); err != nil {
+		s.Metrics.Dropped(s.Protocol, "shutdown", b.Len())
+		s.Logger.Error("batch lost", "protocol", s.Protocol, "remote", c.RemoteAddr().String(), "events", b.Len(), "err", err)
+	} else {
+		CountIngested(s.Metrics, s.Protocol, b)
+	}
+	// Sized for what this connection sends, up to a full batch.
+	return &event.Batch{Events: make([]event.Event, 0, min(batchEvents, 2*b.Len()))}
+}
+
+// ReadEnded logs why a connection's reading stopped, after the caller has
+// handled its protocol's own errors: nothing for the normal ends (EOF,
+// shutdown), a debug line for an idle timeout or a failed read.
+func (s *ConnServer) ReadEnded(c net.Conn, err error) {
+	if err == nil || err == io.EOF || s.Closing() {
+		return
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		s.Logger.Debug("idle connection closed", "protocol", s.Protocol, "remote", c.RemoteAddr().String())
+		return
+	}
+	s.Logger.Debug("connection read failed", "protocol", s.Protocol, "remote", c.RemoteAddr().String(), "err", err)
+}
+
+// Wait waits for wg or for ctx to end, and reports whether wg finished.
+func Wait(ctx context.Context, wg *sync.WaitGroup) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }

@@ -206,38 +206,12 @@ func (s *TCPServer) serveConn(c net.Conn, r io.Reader) {
 			}
 		}
 		if batch.Len() >= s.opts.BatchEvents || br.Buffered() == 0 || err != nil {
-			batch = s.flush(batch, c)
+			batch = s.cs.SubmitBatch(s.sink, batch, c, s.opts.BatchEvents)
 			opts.Now = 0
 		}
 		if err != nil {
-			if err != io.EOF && !s.cs.Closing() {
-				var ne net.Error
-				if errors.As(err, &ne) && ne.Timeout() {
-					s.log.Debug("tcp lines: idle connection closed", "remote", c.RemoteAddr().String())
-				} else {
-					s.log.Debug("tcp lines: read failed", "remote", c.RemoteAddr().String(), "err", err)
-				}
-			}
+			s.cs.ReadEnded(c, err)
 			return
 		}
 	}
-}
-
-// flush submits batch if it has events and returns the batch to fill next.
-func (s *TCPServer) flush(batch *event.Batch, c net.Conn) *event.Batch {
-	m := s.opts.Metrics
-	if batch.Len() == 0 {
-		m.Bytes(protoTCP, batch.Bytes)
-		batch.Bytes = 0
-		return batch
-	}
-	if _, err := s.sink.Submit(s.cs.Context(), batch, true); err != nil {
-		// Only shutdown gets here (the pipeline closed, or Shutdown gave up
-		// waiting): the sender cannot be told, so count and log the loss.
-		m.Dropped(protoTCP, "shutdown", batch.Len())
-		s.log.Error("tcp lines: batch lost", "remote", c.RemoteAddr().String(), "events", batch.Len(), "err", err)
-	} else {
-		CountIngested(m, protoTCP, batch)
-	}
-	return &event.Batch{Events: make([]event.Event, 0, min(s.opts.BatchEvents, 2*batch.Len()))}
 }

@@ -156,7 +156,6 @@ func (fc *conn) flush() (*pipeline.Ticket, error) {
 func (fc *conn) ended(err error) {
 	s := fc.s
 	remote := fc.c.RemoteAddr().String()
-	var ne net.Error
 	switch {
 	case errors.Is(err, errFrameTooLarge):
 		s.opts.Metrics.Rejected(protocol, "too_large", 1)
@@ -167,10 +166,7 @@ func (fc *conn) ended(err error) {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		s.opts.Metrics.Rejected(protocol, "truncated", 1)
 		s.log.Debug("fluent forward: connection closed in the middle of a frame", "remote", remote)
-	case err == nil || err == io.EOF || s.cs.Closing():
-	case errors.As(err, &ne) && ne.Timeout():
-		s.log.Debug("fluent forward: idle connection closed", "remote", remote)
 	default:
-		s.log.Debug("fluent forward: connection ended", "remote", remote, "err", err)
+		s.cs.ReadEnded(fc.c, err)
 	}
 }

@@ -2,7 +2,6 @@ package gelf
 
 import (
 	"bytes"
-	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 )
 
 func TestTCP(t *testing.T) {

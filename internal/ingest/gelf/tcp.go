@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/logcaster/logcaster/internal/event"
-	"github.com/logcaster/logcaster/internal/ingest"
 )
 
 // errFrameTooLarge ends a connection whose frame passes MaxMessageBytes
@@ -119,34 +118,14 @@ func (tc *tcpConn) ended(err error) {
 		s.opts.Metrics.Rejected(protoTCP, "too_large", 1)
 		s.log.Warn("gelf tcp: closing connection", "remote", tc.c.RemoteAddr().String(),
 			"err", fmt.Errorf("%w (%d bytes)", err, s.opts.MaxMessageBytes))
-	case err == io.EOF || s.cs.Closing():
 	default:
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			s.log.Debug("gelf tcp: idle connection closed", "remote", tc.c.RemoteAddr().String())
-		} else {
-			s.log.Debug("gelf tcp: read failed", "remote", tc.c.RemoteAddr().String(), "err", err)
-		}
+		s.cs.ReadEnded(tc.c, err)
 	}
 }
 
-// flush submits the connection's batch, if it has events, and starts a
-// new one; Submit blocks while the pipeline's queue is full, which is what
-// pushes back on the sender.
+// flush submits the connection's batch and starts a new one (see
+// ingest.ConnServer.SubmitBatch).
 func (tc *tcpConn) flush() {
-	s, b := tc.s, tc.batch
 	tc.opts.Now = 0
-	m := s.opts.Metrics
-	if b.Len() == 0 {
-		m.Bytes(protoTCP, b.Bytes)
-		b.Bytes = 0
-		return
-	}
-	if _, err := s.sink.Submit(s.cs.Context(), b, true); err != nil {
-		m.Dropped(protoTCP, "shutdown", b.Len())
-		s.log.Error("gelf tcp: batch lost", "remote", tc.c.RemoteAddr().String(), "events", b.Len(), "err", err)
-	} else {
-		ingest.CountIngested(m, protoTCP, b)
-	}
-	tc.batch = &event.Batch{Events: make([]event.Event, 0, min(s.opts.BatchEvents, 2*b.Len()))}
+	tc.batch = tc.s.cs.SubmitBatch(tc.s.sink, tc.batch, tc.c, tc.s.opts.BatchEvents)
 }

@@ -6,9 +6,10 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"runtime"
+
 	"github.com/klauspost/compress/snappy"
 	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
-	"runtime"
 )
 
 // BenchmarkPushProto posts 1000-entry snappy protobuf pushes (10 streams of

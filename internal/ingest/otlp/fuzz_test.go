@@ -2,9 +2,10 @@ package otlp
 
 import (
 	"bytes"
-	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 )
 
 // FuzzExport posts arbitrary protobuf and JSON bodies: the handler must

@@ -164,11 +164,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.udp.Close()
 	err := s.cs.Shutdown(ctx)
-	waited := make(chan struct{})
-	go func() { s.udpWG.Wait(); close(waited) }()
-	select {
-	case <-waited:
-	case <-ctx.Done():
+	if !ingest.Wait(ctx, &s.udpWG) {
 		s.cancel()
 		if err == nil {
 			err = fmt.Errorf("syslog shutdown: %w", ctx.Err())

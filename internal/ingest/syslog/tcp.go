@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/logcaster/logcaster/internal/event"
-	"github.com/logcaster/logcaster/internal/ingest"
 )
 
 // tcpConn is the state of one TCP connection.
@@ -63,36 +62,14 @@ func (tc *tcpConn) ended(err error) {
 	case errors.As(err, &fe):
 		s.opts.Metrics.Rejected(protoTCP, "bad_frame", 1)
 		s.log.Warn("syslog tcp: closing connection", "remote", tc.c.RemoteAddr().String(), "err", err)
-	case err == io.EOF || s.cs.Closing():
 	default:
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			s.log.Debug("syslog tcp: idle connection closed", "remote", tc.c.RemoteAddr().String())
-		} else {
-			s.log.Debug("syslog tcp: read failed", "remote", tc.c.RemoteAddr().String(), "err", err)
-		}
+		s.cs.ReadEnded(tc.c, err)
 	}
 }
 
-// flush submits the connection's batch, if it has events, and starts a
-// new one; Submit blocks while the pipeline's queue is full, which is what
-// pushes back on the sender.
+// flush submits the connection's batch and starts a new one (see
+// ingest.ConnServer.SubmitBatch).
 func (tc *tcpConn) flush() {
-	s, b := tc.s, tc.batch
 	tc.opts.Now = 0
-	m := s.opts.Metrics
-	if b.Len() == 0 {
-		m.Bytes(protoTCP, b.Bytes)
-		b.Bytes = 0
-		return
-	}
-	if _, err := s.sink.Submit(s.cs.Context(), b, true); err != nil {
-		// Only shutdown gets here (the pipeline closed, or Shutdown gave up
-		// waiting): the sender cannot be told, so count and log the loss.
-		m.Dropped(protoTCP, "shutdown", b.Len())
-		s.log.Error("syslog tcp: batch lost", "remote", tc.c.RemoteAddr().String(), "events", b.Len(), "err", err)
-	} else {
-		ingest.CountIngested(m, protoTCP, b)
-	}
-	tc.batch = &event.Batch{Events: make([]event.Event, 0, min(s.opts.BatchEvents, 2*b.Len()))}
+	tc.batch = tc.s.cs.SubmitBatch(tc.s.sink, tc.batch, tc.c, tc.s.opts.BatchEvents)
 }
