@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 
-	"runtime"
-
 	"github.com/klauspost/compress/snappy"
+
 	"github.com/logcaster/logcaster/internal/ingest/ingesttest"
 )
 
