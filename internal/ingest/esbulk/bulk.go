@@ -18,7 +18,6 @@ import (
 	"github.com/logcaster/logcaster/internal/event"
 	"github.com/logcaster/logcaster/internal/ingest"
 	"github.com/logcaster/logcaster/internal/jsonenc"
-	"github.com/logcaster/logcaster/internal/pipeline"
 )
 
 // The bulk body is NDJSON: an action line ({"index":{"_index":"x"}}), then,
@@ -103,31 +102,17 @@ func (h *handler) bulk(w http.ResponseWriter, r *http.Request, pathIndex string)
 		return
 	}
 
-	tickets := make([]*pipeline.Ticket, 0, len(st.batches))
-	for _, b := range st.batches {
-		// Block only once something of this request is queued: a request
-		// is refused whole or stored whole, never half.
-		t, err := h.sink.Submit(r.Context(), b, len(tickets) > 0)
-		if err != nil {
-			w.Header().Set("Retry-After", "1")
-			if errors.Is(err, pipeline.ErrQueueFull) {
-				m.Rejected(protocol, "queue_full", st.stored)
-				writeESError(w, http.StatusTooManyRequests, "es_rejected_execution_exception", "ingest queue is full, retry later")
-			} else {
-				writeESError(w, http.StatusServiceUnavailable, "unavailable_shards_exception", "queue batch: "+err.Error())
-			}
-			return
+	stored := func(b *event.Batch) { ingest.CountEvents(m, protocol, b) }
+	if serr := ingest.SubmitAll(r.Context(), h.sink, st.batches, stored); serr != nil {
+		w.Header().Set("Retry-After", "1")
+		if serr.Status == http.StatusTooManyRequests {
+			m.Rejected(protocol, "queue_full", st.stored)
+			writeESError(w, serr.Status, "es_rejected_execution_exception", serr.Error())
+		} else {
+			h.log.Error("es bulk: not stored", "err", serr.Err)
+			writeESError(w, serr.Status, "unavailable_shards_exception", serr.Error())
 		}
-		tickets = append(tickets, t)
-	}
-	for i, t := range tickets {
-		if err := t.Wait(r.Context()); err != nil {
-			h.log.Error("es bulk: batch not stored", "err", err)
-			w.Header().Set("Retry-After", "1")
-			writeESError(w, http.StatusServiceUnavailable, "unavailable_shards_exception", "store batch: "+err.Error())
-			return
-		}
-		ingest.CountEvents(h.opts.Metrics, protocol, st.batches[i])
+		return
 	}
 	m.Rejected(protocol, "invalid_document", st.refused)
 

@@ -29,7 +29,6 @@ import (
 	"github.com/logcaster/logcaster/internal/event"
 	"github.com/logcaster/logcaster/internal/ingest"
 	"github.com/logcaster/logcaster/internal/metrics"
-	"github.com/logcaster/logcaster/internal/pipeline"
 )
 
 // protocol is the metrics label of this adapter.
@@ -147,31 +146,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	st.flush()
 
-	tickets := make([]*pipeline.Ticket, 0, len(st.batches))
-	for _, b := range st.batches {
-		// Block only once something of this push is queued: a push is
-		// refused whole or stored whole.
-		t, err := h.sink.Submit(r.Context(), b, len(tickets) > 0)
-		if err != nil {
-			w.Header().Set("Retry-After", "1")
-			if errors.Is(err, pipeline.ErrQueueFull) {
-				m.Rejected(protocol, "queue_full", st.events)
-				http.Error(w, "ingest queue is full, retry later", http.StatusTooManyRequests)
-			} else {
-				http.Error(w, "queue batch: "+err.Error(), http.StatusServiceUnavailable)
-			}
-			return
+	stored := func(b *event.Batch) { ingest.CountEvents(m, protocol, b) }
+	if serr := ingest.SubmitAll(r.Context(), h.sink, st.batches, stored); serr != nil {
+		w.Header().Set("Retry-After", "1")
+		if serr.Status == http.StatusTooManyRequests {
+			m.Rejected(protocol, "queue_full", st.events)
+		} else {
+			h.log.Error("loki push: not stored", "err", serr.Err)
 		}
-		tickets = append(tickets, t)
-	}
-	for i, t := range tickets {
-		if err := t.Wait(r.Context()); err != nil {
-			h.log.Error("loki push: batch not stored", "err", err)
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, "store batch: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		ingest.CountEvents(m, protocol, st.batches[i])
+		http.Error(w, serr.Error(), serr.Status)
+		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -36,7 +36,6 @@ import (
 	"github.com/logcaster/logcaster/internal/event"
 	"github.com/logcaster/logcaster/internal/ingest"
 	"github.com/logcaster/logcaster/internal/metrics"
-	"github.com/logcaster/logcaster/internal/pipeline"
 )
 
 // protocol is the metrics label of this adapter.
@@ -157,31 +156,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conv := converter{opts: h.opts, now: time.Now().UnixNano()}
 	conv.convert(req)
 
-	tickets := make([]*pipeline.Ticket, 0, len(conv.batches))
-	for _, b := range conv.batches {
-		// Block only once something of this request is queued: a request
-		// is refused whole or stored whole.
-		t, err := h.sink.Submit(r.Context(), b, len(tickets) > 0)
-		if err != nil {
-			w.Header().Set("Retry-After", "1")
-			if errors.Is(err, pipeline.ErrQueueFull) {
-				m.Rejected(protocol, "queue_full", conv.accepted)
-				writeStatus(w, isJSON, http.StatusTooManyRequests, "ingest queue is full, retry later")
-			} else {
-				writeStatus(w, isJSON, http.StatusServiceUnavailable, "queue batch: "+err.Error())
-			}
-			return
+	stored := func(b *event.Batch) { ingest.CountEvents(m, protocol, b) }
+	if serr := ingest.SubmitAll(r.Context(), h.sink, conv.batches, stored); serr != nil {
+		w.Header().Set("Retry-After", "1")
+		if serr.Status == http.StatusTooManyRequests {
+			m.Rejected(protocol, "queue_full", conv.accepted)
+		} else {
+			h.log.Error("otlp: not stored", "err", serr.Err)
 		}
-		tickets = append(tickets, t)
-	}
-	for i, t := range tickets {
-		if err := t.Wait(r.Context()); err != nil {
-			h.log.Error("otlp: batch not stored", "err", err)
-			w.Header().Set("Retry-After", "1")
-			writeStatus(w, isJSON, http.StatusServiceUnavailable, "store batch: "+err.Error())
-			return
-		}
-		ingest.CountEvents(m, protocol, conv.batches[i])
+		writeStatus(w, isJSON, serr.Status, serr.Error())
+		return
 	}
 	m.Rejected(protocol, "invalid_record", conv.rejected)
 
