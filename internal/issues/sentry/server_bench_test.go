@@ -1,0 +1,193 @@
+package sentry
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/logcaster/logcaster/internal/alerts"
+	"github.com/logcaster/logcaster/internal/issues"
+	"github.com/logcaster/logcaster/internal/pipeline"
+	"github.com/logcaster/logcaster/internal/store"
+)
+
+// sdkEvent is an error event shaped as sentry-go sends it (contexts, sdk,
+// modules, a 12-frame stack of which 4 are in-app), about 2.5 KiB: the
+// decoding cost of a real SDK's event, not of a toy one. kind picks the
+// in-app function, so kinds are distinct issues.
+func sdkEvent(kind, seq int) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `{"contexts":{"device":{"arch":"amd64","num_cpu":2},"os":{"name":"linux"},`+
+		`"runtime":{"go_maxprocs":2,"go_numcgocalls":1,"go_numroutines":12,"name":"go","version":"go1.26.0"},`+
+		`"trace":{"span_id":"b0e6f15b45c36b12","trace_id":"%032x"}},`, seq)
+	fmt.Fprintf(&b, `"event_id":"%032x","level":"error","platform":"go","release":"shop@1.4.2","environment":"production",`, seq)
+	b.WriteString(`"sdk":{"name":"sentry.go","version":"0.30.0","integrations":["ContextifyFrames","Environment","Modules","IgnoreErrors"],"packages":[{"name":"sentry-go","version":"0.30.0"}]},`)
+	b.WriteString(`"server_name":"web-3","user":{"id":"` + strconv.Itoa(seq%97) + `","ip_address":"10.0.0.` + strconv.Itoa(seq%250) + `"},`)
+	b.WriteString(`"tags":{"route":"/api/orders","region":"eu-1"},`)
+	b.WriteString(`"modules":{"github.com/getsentry/sentry-go":"v0.30.0","golang.org/x/sys":"v0.28.0","golang.org/x/text":"v0.21.0"},`)
+	fmt.Fprintf(&b, `"exception":[{"type":"*errors.errorString","value":"charge order %d: card declined"},`, seq)
+	fmt.Fprintf(&b, `{"type":"*fmt.wrapError","value":"checkout %d: charge order %d: card declined","stacktrace":{"frames":[`, seq, seq)
+	frames := []string{
+		`{"function":"goexit","module":"runtime","abs_path":"/usr/local/go/src/runtime/asm_amd64.s","lineno":1700,"in_app":false}`,
+		`{"function":"(*conn).serve","module":"net/http","abs_path":"/usr/local/go/src/net/http/server.go","lineno":2092,"in_app":false}`,
+		`{"function":"serverHandler.ServeHTTP","module":"net/http","abs_path":"/usr/local/go/src/net/http/server.go","lineno":3210,"in_app":false}`,
+		`{"function":"(*ServeMux).ServeHTTP","module":"net/http","abs_path":"/usr/local/go/src/net/http/server.go","lineno":2747,"in_app":false}`,
+		`{"function":"HandlerFunc.ServeHTTP","module":"net/http","abs_path":"/usr/local/go/src/net/http/server.go","lineno":2171,"in_app":false}`,
+		`{"function":"(*Handler).Handle.func1","module":"github.com/getsentry/sentry-go/http","abs_path":"/go/pkg/mod/github.com/getsentry/sentry-go@v0.30.0/http/sentryhttp.go","lineno":119,"in_app":false}`,
+		`{"function":"HandlerFunc.ServeHTTP","module":"net/http","abs_path":"/usr/local/go/src/net/http/server.go","lineno":2171,"in_app":false}`,
+		`{"function":"ordersHandler","module":"shop/api","abs_path":"/src/shop/api/orders.go","lineno":88,"in_app":true,"context_line":"\tif err := svc.Checkout(ctx, id); err != nil {"}`,
+		`{"function":"(*Service).Checkout","module":"shop/checkout","abs_path":"/src/shop/checkout/service.go","lineno":41,"in_app":true}`,
+		`{"function":"(*Service).step` + strconv.Itoa(kind) + `","module":"shop/checkout","abs_path":"/src/shop/checkout/steps.go","lineno":203,"in_app":true}`,
+		`{"function":"(*Client).Charge","module":"shop/payment","abs_path":"/src/shop/payment/client.go","lineno":57,"in_app":true}`,
+		`{"function":"Errorf","module":"fmt","abs_path":"/usr/local/go/src/fmt/errors.go","lineno":27,"in_app":false}`,
+	}
+	for i, f := range frames {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(f)
+	}
+	b.WriteString(`]}}],"timestamp":"` + benchEpoch.Add(time.Duration(seq%3600)*time.Second+time.Duration(seq%1000)*time.Millisecond).UTC().Format(time.RFC3339Nano) + `"}`)
+	return b.Bytes()
+}
+
+// benchEpoch is an hour ago, so the store keeps the events (a fixed date
+// would fall out of retention one day).
+var benchEpoch = time.Now().Add(-time.Hour).Truncate(time.Hour)
+
+// sdkEnvelope wraps an event as sentry-go posts it: a header with the
+// event id, sent_at and the DSN, then the event item with its length.
+func sdkEnvelope(kind, seq int) []byte {
+	ev := sdkEvent(kind, seq)
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `{"event_id":"%032x","sent_at":"2025-11-22T10:00:00.000000001Z","dsn":"http://k@127.0.0.1/web","sdk":{"name":"sentry.go","version":"0.30.0"}}`+"\n", seq)
+	fmt.Fprintf(&b, `{"type":"event","length":%d}`+"\n", len(ev))
+	b.Write(ev)
+	b.WriteByte('\n')
+	return b.Bytes()
+}
+
+// benchServer is the Sentry endpoint as logcaster serve runs it: a real
+// HTTP server, the real pipeline and store (WAL fsynced on every group
+// commit, --sync=always) and the real tracker with its journal.
+type benchServer struct {
+	url string
+	key string
+	tr  *issues.Tracker
+}
+
+func newBenchServer(tb testing.TB) *benchServer {
+	dir := tb.TempDir()
+	so := store.DefaultOptions()
+	so.Dir = dir + "/data"
+	st, err := store.Open(so)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pipe, err := pipeline.New(pipeline.DefaultOptions(), st)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	eng, err := alerts.New(alerts.DefaultOptions(), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	io := issues.DefaultOptions()
+	io.Dir = dir + "/issues"
+	io.OnChange = eng.OnIssue // as serve wires it: a view of the issue per event
+	tr, err := issues.Open(io)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, err := tr.CreateProject("web")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	h := New(pipe, tr, DefaultOptions())
+	mux.Handle(RouteEnvelope, h)
+	mux.Handle(RouteStore, h)
+	srv := httptest.NewServer(mux)
+	tb.Cleanup(func() {
+		srv.Close()
+		pipe.Close()
+		tr.Close()
+		st.Close()
+		eng.Close()
+	})
+	return &benchServer{url: srv.URL, key: p.Key, tr: tr}
+}
+
+// send posts bodies[from:to] through one keep-alive connection per sender.
+func (s *benchServer) send(tb testing.TB, senders int, bodies [][]byte) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders, MaxConnsPerHost: senders}}
+	defer client.CloseIdleConnections()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for w := 0; w < senders; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(bodies) || failed.Load() != nil {
+					return
+				}
+				req, _ := http.NewRequest("POST", s.url+"/api/web/envelope/", bytes.NewReader(bodies[i]))
+				req.Header.Set("Content-Type", "application/x-sentry-envelope")
+				req.Header.Set("X-Sentry-Auth", "Sentry sentry_version=7, sentry_client=sentry.go/0.30.0, sentry_key="+s.key)
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Store(err.Error())
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failed.Store(fmt.Sprintf("status %d: %s", resp.StatusCode, body))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if f := failed.Load(); f != nil {
+		tb.Fatal(f)
+	}
+}
+
+// benchSenders is how many SDKs post at once, as many web workers would.
+const benchSenders = 64
+
+// BenchmarkServer posts sentry-go shaped error envelopes of 1,000 kinds from
+// 64 concurrent senders to a real HTTP server with the real store and
+// tracker, grouping included, and reports events/s (one event an op).
+// Senders and server share the machine's cores, as they do in the issue's
+// "on this machine".
+//
+//	go test -run XXX -bench Server -benchtime 30000x ./internal/issues/sentry/
+func BenchmarkServer(b *testing.B) {
+	s := newBenchServer(b)
+	bodies := make([][]byte, b.N)
+	for i := range bodies {
+		bodies[i] = sdkEnvelope(i%1000, i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	s.send(b, benchSenders, bodies)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	if b.N >= 1000 {
+		if _, total, _ := s.tr.List(issues.ListOptions{Limit: 1}); total != 1000 {
+			b.Fatalf("%d issues, want 1000", total)
+		}
+	}
+}
