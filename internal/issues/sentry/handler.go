@@ -95,7 +95,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		env = &Envelope{Items: []Item{{Type: "event", Payload: body}}}
 	}
-	if !h.t.CheckKey(project, authKey(r, env.DSN)) {
+	project, ok := h.project(project, authKey(r, env.DSN))
+	if !ok {
 		writeError(w, http.StatusUnauthorized, "unknown project or wrong key")
 		return
 	}
