@@ -1,0 +1,261 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/logcaster/logcaster/internal/jsonenc"
+	"github.com/logcaster/logcaster/internal/store"
+)
+
+// Routes of the field endpoints the web UI's sidebar and autocomplete use.
+const (
+	RouteFieldNames  = "GET /api/v1/field_names"
+	RouteFieldValues = "GET /api/v1/field_values"
+)
+
+const (
+	// defaultFieldSample is how many of the newest matching events
+	// field_names looks at: enough to see every field a screen of results
+	// shows, few enough to answer in milliseconds on any query.
+	defaultFieldSample = 2000
+	// maxFieldSample bounds ?sample= so one request cannot hold 100k rows.
+	maxFieldSample = 20000
+	// defaultValuesLimit and maxValuesLimit bound field_values' ?limit=:
+	// a sidebar shows ten, autocomplete a few dozen.
+	defaultValuesLimit = 10
+	maxValuesLimit     = 1000
+)
+
+// NewFieldNamesHandler serves GET /api/v1/field_names?q=&start=&end=&sample=:
+// the fields of the newest matching events (at most sample of them,
+// default 2000) as a JSON array [{"name":"service","hits":N}], most
+// frequent first, then by name; hits counts events of the sample that have
+// the field. The header X-Sample-Events says how many events were looked
+// at. q must be filters only. Errors are {"error":"..."} as for the query
+// endpoint.
+func NewFieldNamesHandler(sc store.Scanner, opts HandlerOptions) http.Handler {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &fieldNamesHandler{sc: sc, opts: opts}
+}
+
+// NewFieldValuesHandler serves GET
+// /api/v1/field_values?field=&q=&start=&end=&limit=: the most frequent
+// non-empty values of field among every matching event, as
+// [{"value":"api","hits":N}], most frequent first, ties by value. It runs
+// `q | top limit (field)`, so the counts are exact.
+func NewFieldValuesHandler(sc store.Scanner, opts HandlerOptions) http.Handler {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &fieldValuesHandler{sc: sc, opts: opts}
+}
+
+type fieldNamesHandler struct {
+	sc   store.Scanner
+	opts HandlerOptions
+}
+
+type fieldValuesHandler struct {
+	sc   store.Scanner
+	opts HandlerOptions
+}
+
+// fieldRequest is what both endpoints read from the URL.
+type fieldRequest struct {
+	q  *Query
+	ro RunOptions
+}
+
+// parseFieldRequest reads q, start and end; on error it has answered.
+func parseFieldRequest(w http.ResponseWriter, params url.Values, opts HandlerOptions) (fieldRequest, bool) {
+	now := opts.Now()
+	src := params.Get("q")
+	if src == "" {
+		src = "*"
+	}
+	q, err := Parse(src)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad query: "+err.Error())
+		return fieldRequest{}, false
+	}
+	if len(q.pipes) > 0 {
+		writeError(w, http.StatusBadRequest, "bad query: fields take filters only, without pipes (found "+strconv.Quote(q.pipes[0].String())+")")
+		return fieldRequest{}, false
+	}
+	ro := RunOptions{Now: now, MaxMemory: opts.MaxMemoryBytes}
+	for _, p := range []struct {
+		name string
+		dst  *int64
+	}{{"start", &ro.Start}, {"end", &ro.End}} {
+		if v := params.Get(p.name); v != "" {
+			t, err := ParseTime(v, now)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, p.name+": "+err.Error())
+				return fieldRequest{}, false
+			}
+			*p.dst = t.UnixNano()
+		}
+	}
+	return fieldRequest{q: q, ro: ro}, true
+}
+
+// positiveParam reads an optional positive integer, capped at max.
+func positiveParam(w http.ResponseWriter, params url.Values, name string, def, max int) (int, bool) {
+	v := params.Get(name)
+	if v == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		writeError(w, http.StatusBadRequest, name+": want a positive number, got "+strconv.Quote(v))
+		return 0, false
+	}
+	return min(n, max), true
+}
+
+// runFields runs q under the handler's timeout and answers its error the
+// way the query endpoint does; it reports whether the run succeeded.
+func runFields(w http.ResponseWriter, r *http.Request, opts HandlerOptions, sc store.Scanner, q *Query, ro RunOptions, emit func(*Row) error) bool {
+	ctx := r.Context()
+	if opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
+	err := q.Run(ctx, sc, ro, emit)
+	if err == nil {
+		return true
+	}
+	msg, status := err.Error(), http.StatusInternalServerError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		msg, status = "query timed out after "+opts.Timeout.String(), http.StatusGatewayTimeout
+	case errors.Is(err, ErrMemoryLimit):
+		status = http.StatusUnprocessableEntity
+	case errors.Is(err, context.Canceled):
+		return false
+	}
+	writeError(w, status, msg)
+	return false
+}
+
+func (h *fieldNamesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	params := r.URL.Query()
+	req, ok := parseFieldRequest(w, params, h.opts)
+	if !ok {
+		return
+	}
+	sample, ok := positiveParam(w, params, "sample", defaultFieldSample, maxFieldSample)
+	if !ok {
+		return
+	}
+	req.ro.Limit = sample
+	hits := map[string]int{}
+	events := 0
+	if !runFields(w, r, h.opts, h.sc, req.q, req.ro, func(row *Row) error {
+		events++
+		for _, f := range row.Fields {
+			if f.Value != "" {
+				hits[f.Name]++
+			}
+		}
+		return nil
+	}) {
+		return
+	}
+	type nameHits struct {
+		name string
+		hits int
+	}
+	list := make([]nameHits, 0, len(hits))
+	for n, c := range hits {
+		list = append(list, nameHits{n, c})
+	}
+	slices.SortFunc(list, func(a, b nameHits) int {
+		if a.hits != b.hits {
+			return b.hits - a.hits
+		}
+		if a.name < b.name {
+			return -1
+		}
+		if a.name > b.name {
+			return 1
+		}
+		return 0
+	})
+	buf := []byte{'['}
+	for i, nh := range list {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"name":`...)
+		buf = jsonenc.AppendString(buf, nh.name)
+		buf = append(buf, `,"hits":`...)
+		buf = strconv.AppendInt(buf, int64(nh.hits), 10)
+		buf = append(buf, '}')
+	}
+	buf = append(buf, ']', '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Sample-Events", strconv.Itoa(events))
+	w.Write(buf)
+}
+
+func (h *fieldValuesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	params := r.URL.Query()
+	field := params.Get("field")
+	if field == "" {
+		writeError(w, http.StatusBadRequest, "field: missing; give ?field=NAME")
+		return
+	}
+	field = fieldName(field)
+	if field == timeField || field == "timestamp" {
+		writeError(w, http.StatusBadRequest, "field: "+strconv.Quote(field)+" has no top values; use a histogram (stats count() by (_time:STEP))")
+		return
+	}
+	req, ok := parseFieldRequest(w, params, h.opts)
+	if !ok {
+		return
+	}
+	limit, ok := positiveParam(w, params, "limit", defaultValuesLimit, maxValuesLimit)
+	if !ok {
+		return
+	}
+	// One more than asked: the events that lack the field form a group
+	// with an empty value, which is not a value to filter on.
+	q := &Query{src: req.q.src, filter: req.q.filter, pipes: []pipe{newPipeTop(limit+1, field)}}
+	buf := []byte{'['}
+	n := 0
+	if !runFields(w, r, h.opts, h.sc, q, req.ro, func(row *Row) error {
+		v, _ := row.Get(field)
+		if v == "" || n == limit {
+			return nil
+		}
+		hits, _ := row.Get(hitsField)
+		if n > 0 {
+			buf = append(buf, ',')
+		}
+		n++
+		buf = append(buf, `{"value":`...)
+		buf = jsonenc.AppendString(buf, v)
+		buf = append(buf, `,"hits":`...)
+		if hits == "" {
+			hits = "0"
+		}
+		buf = append(buf, hits...)
+		buf = append(buf, '}')
+		return nil
+	}) {
+		return
+	}
+	buf = append(buf, ']', '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(buf)
+}
