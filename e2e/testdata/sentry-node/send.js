@@ -27,6 +27,12 @@ Sentry.init({
   sampleRate: 1.0,
   debug: process.env.SENTRY_DEBUG === '1',
 });
+// The SDK does not throw on a DSN it cannot use; it logs (with debug on)
+// and drops every event. Say so and fail instead.
+if (!Sentry.getClient() || !Sentry.getClient().getDsn()) {
+  console.error(`the Sentry SDK refused the DSN ${dsn} (its project must be a number)`);
+  process.exit(3);
+}
 Sentry.setTag('tenant', 'acme');
 Sentry.setUser({ id: 'u-42' });
 
@@ -82,7 +88,7 @@ async function main() {
   const ids = {};
   // A request's trace, as a traced HTTP server would continue it from an
   // incoming sentry-trace header: errors and logs below carry its trace id.
-  Sentry.continueTrace({ sentryTrace: `${traceId}-a1b2c3d4e5f60718-1`, baggage: undefined }, () => {
+  Sentry.continueTrace({ sentryTrace: `${traceId}-a1b2c3d4e5f60718-1`, baggage: undefined }, function handleRequest() {
     Sentry.logger.info('checkout started', { orderId: 1001, amount: 25.5, vip: true });
     ids.charge1 = checkout(1001);
     ids.charge2 = checkout(1002);
