@@ -21,7 +21,9 @@ import (
 //	  | len  u32  | crc  u32  | payload (len bytes)|   little endian,
 //	  +-----------+-----------+--------------------+   crc = CRC-32C of payload
 //
-// The payload is a JSON journalRecord. Replay reads records until the end
+// The payload is a JSON journalRecord or a binary event record (record.go
+// draws both). Records are buffered and written in groups, one write and
+// one fsync a group (see journal). Replay reads records until the end
 // or the first short or damaged one (a write torn by a crash), and cuts
 // the file there so new records follow good ones. Compaction writes
 // snapshot G+1 before it starts journal-(G+1).log and removes journal-G.log
@@ -36,18 +38,24 @@ const (
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-// journal appends records and syncs them in groups: many writers wait on
-// one fsync, as the WAL's group commit does.
+// journal appends records and writes and syncs them in groups: appends
+// only encode into a buffer in memory; the first writer that waits for its
+// record writes everything buffered with one write and one fsync, and the
+// writers that queued meanwhile wait for it (as the WAL's group commit
+// does). At 5,000 events/s from 64 senders a group holds tens of records,
+// so the journal costs a write and an fsync per group, not per event.
 type journal struct {
-	f      *os.File
-	size   int64
-	buf    []byte
+	f    *os.File
+	size int64 // bytes written and buffered
+
 	mu     sync.Mutex
 	cond   *sync.Cond
-	seq    uint64 // records written
+	pend   []byte // records appended and not yet written
+	spare  []byte // the buffer of the last write, reused
+	seq    uint64 // records appended
 	synced uint64 // records known durable
-	busy   bool   // an fsync is running
-	err    error
+	busy   bool   // a write and fsync is running
+	err    error  // sticky: after a failed write or fsync nothing is durable
 }
 
 // openJournal opens (creating) the journal and replays its good records.
@@ -94,26 +102,38 @@ func openJournal(dir string, gen uint64, replay func(payload []byte) error) (*jo
 	return j, nil
 }
 
-// append writes one record and returns its sequence number for wait. The
-// caller serialises appends (the tracker's lock), so records keep the
-// order of the state changes they describe.
-func (j *journal) append(payload []byte) (uint64, error) {
-	j.buf = binary.LittleEndian.AppendUint32(j.buf[:0], uint32(len(payload)))
-	j.buf = binary.LittleEndian.AppendUint32(j.buf, crc32.Checksum(payload, crcTable))
-	j.buf = append(j.buf, payload...)
-	if _, err := j.f.Write(j.buf); err != nil {
-		return 0, fmt.Errorf("append issue journal: %w", err)
-	}
-	j.size += int64(len(j.buf))
+// appendRecord buffers one record, whose payload enc appends to the slice
+// it is given, and returns its sequence number for wait. The caller
+// serialises appends (the tracker's lock), so records keep the order of
+// the state changes they describe. The error is the journal's sticky one.
+func (j *journal) appendRecord(enc func(dst []byte) []byte) (uint64, error) {
 	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return 0, j.err
+	}
+	start := len(j.pend)
+	j.pend = append(j.pend, make([]byte, recordHeader)...)
+	j.pend = enc(j.pend)
+	payload := j.pend[start+recordHeader:]
+	if len(payload) > maxRecordBytes {
+		j.pend = j.pend[:start]
+		return 0, fmt.Errorf("issue record of %d bytes is over the %d limit", len(payload), maxRecordBytes)
+	}
+	binary.LittleEndian.PutUint32(j.pend[start:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(j.pend[start+4:], crc32.Checksum(payload, crcTable))
+	j.size += int64(len(j.pend) - start)
 	j.seq++
-	seq := j.seq
-	j.mu.Unlock()
-	return seq, nil
+	return j.seq, nil
 }
 
-// wait returns when record seq is durable: one caller runs the fsync for
-// everyone written so far, the others wait for it.
+// append buffers one record with a ready payload.
+func (j *journal) append(payload []byte) (uint64, error) {
+	return j.appendRecord(func(dst []byte) []byte { return append(dst, payload...) })
+}
+
+// wait returns when record seq is durable: one caller writes and syncs
+// everything buffered so far, the others wait for it.
 func (j *journal) wait(seq uint64) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -123,13 +143,18 @@ func (j *journal) wait(seq uint64) error {
 			continue
 		}
 		j.busy = true
-		target := j.seq
+		target, buf := j.seq, j.pend
+		j.pend = j.spare[:0]
 		j.mu.Unlock()
-		err := j.f.Sync()
+		_, err := j.f.Write(buf)
+		if err == nil {
+			err = j.f.Sync()
+		}
 		j.mu.Lock()
 		j.busy = false
+		j.spare = buf[:0]
 		if err != nil {
-			j.err = fmt.Errorf("sync issue journal: %w", err)
+			j.err = fmt.Errorf("write issue journal: %w", err)
 		} else if target > j.synced {
 			j.synced = target
 		}
@@ -138,12 +163,20 @@ func (j *journal) wait(seq uint64) error {
 	return j.err
 }
 
+// flush makes every appended record durable.
+func (j *journal) flush() error {
+	j.mu.Lock()
+	last := j.seq
+	j.mu.Unlock()
+	return j.wait(last)
+}
+
 func journalPath(dir string, gen uint64) string {
 	return filepath.Join(dir, fmt.Sprintf("journal-%d.log", gen))
 }
 
 func (j *journal) close() error {
-	err := j.f.Sync()
+	err := j.flush()
 	if cerr := j.f.Close(); err == nil {
 		err = cerr
 	}

@@ -34,10 +34,10 @@ func (s *subscriber) start(t *Tracker, queue int) {
 	go func() {
 		defer close(s.done)
 		for evs := range s.ch {
-			for _, e := range evs {
-				if _, err := t.Record(e); err != nil {
-					t.log.Error("record error event from logs", "err", err)
-				}
+			// One journal wait for the batch: a wait a event would hold
+			// errors from logs to one fsync each.
+			if err := t.RecordAll(evs, nil); err != nil {
+				t.log.Error("record error events from logs", "err", err, "events", len(evs))
 			}
 		}
 	}()

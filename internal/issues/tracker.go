@@ -166,6 +166,14 @@ func Open(opts Options) (*Tracker, error) {
 }
 
 func (t *Tracker) replay(payload []byte) error {
+	if len(payload) > 0 && payload[0] == recEvent {
+		e, err := decodeEventRecord(payload)
+		if err != nil {
+			return err
+		}
+		t.apply(e)
+		return nil
+	}
 	var r journalRecord
 	if err := json.Unmarshal(payload, &r); err != nil {
 		return err
@@ -286,34 +294,60 @@ func (t *Tracker) CheckKey(project, key string) bool {
 // Record counts one error event: it finds (or opens) its issue, updates
 // it, and returns the issue's short id once the change is durable.
 func (t *Tracker) Record(e *ErrorEvent) (string, error) {
-	t.mu.Lock()
-	seq, err := t.write(&journalRecord{Op: "event", Event: e})
-	if err != nil {
-		t.mu.Unlock()
+	one := [1]*ErrorEvent{e}
+	var sid [1]string
+	if err := t.RecordAll(one[:], sid[:]); err != nil {
 		return "", err
 	}
-	t.change = ChangeCount
-	is := t.apply(e)
-	sid, j := is.ShortID, t.j
-	compact := t.j.size > t.opts.CompactBytes
-	var v IssueView
-	if t.opts.OnChange != nil {
-		v = is.view(time.Now(), false)
+	return sid[0], nil
+}
+
+// RecordAll counts events as Record does, with one wait for the journal
+// for all of them, and puts the short id of events[i]'s issue in sids[i]
+// (sids may be nil). On an error the events may be counted in memory but
+// not durable; the caller answers with the error and the sender retries.
+func (t *Tracker) RecordAll(events []*ErrorEvent, sids []string) error {
+	if len(events) == 0 {
+		return nil
 	}
-	ch := t.change
+	type changed struct {
+		v  IssueView
+		ch Change
+	}
+	var notify []changed
+	t.mu.Lock()
+	j := t.j
+	var seq uint64
+	for i, e := range events {
+		var err error
+		seq, err = j.appendRecord(func(dst []byte) []byte { return appendEventRecord(dst, e) })
+		if err != nil {
+			t.mu.Unlock()
+			return fmt.Errorf("append issue event: %w", err)
+		}
+		t.change = ChangeCount
+		is := t.apply(e)
+		if sids != nil {
+			sids[i] = is.ShortID
+		}
+		if t.opts.OnChange != nil {
+			notify = append(notify, changed{is.view(time.Now(), false), t.change})
+		}
+	}
+	compact := j.size > t.opts.CompactBytes
 	t.mu.Unlock()
 	if err := j.wait(seq); err != nil {
-		return "", err
+		return err
 	}
-	if t.opts.OnChange != nil {
-		t.opts.OnChange(v, ch)
+	for _, n := range notify {
+		t.opts.OnChange(n.v, n.ch)
 	}
 	if compact {
-		if err := t.Compact(); err != nil {
+		if err := t.compact(false); err != nil {
 			t.log.Error("compact issue state", "err", err)
 		}
 	}
-	return sid, nil
+	return nil
 }
 
 // apply updates the state with one event; t.mu is held (or Open runs).
@@ -468,9 +502,17 @@ func (t *Tracker) lookup(id string) *issue {
 }
 
 // Compact writes the whole state to a new snapshot and starts a new journal.
-func (t *Tracker) Compact() error {
+func (t *Tracker) Compact() error { return t.compact(true) }
+
+// compact compacts, unless force is false and the journal is under
+// Options.CompactBytes: many writers see a big journal at once, and one
+// compaction is enough for all of them.
+func (t *Tracker) compact(force bool) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if !force && t.j.size <= t.opts.CompactBytes {
+		return nil
+	}
 	s := snapshot{Gen: t.gen + 1, NextID: t.nextID, Projects: t.projects, Issues: make([]*issue, 0, len(t.byID))}
 	for _, is := range t.byID {
 		s.Issues = append(s.Issues, is)
@@ -490,10 +532,7 @@ func (t *Tracker) Compact() error {
 	t.j, t.gen = j, s.Gen
 	// Writers that appended to the old journal wait on it; its records are
 	// in the snapshot, which is synced, so sync and close it for them.
-	old.mu.Lock()
-	last := old.seq
-	old.mu.Unlock()
-	old.wait(last)
+	old.flush()
 	old.f.Close()
 	os.Remove(old.f.Name())
 	return nil

@@ -11,9 +11,10 @@ package sentry
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/valyala/fastjson"
 )
 
 // Envelope is a parsed Sentry envelope: a header and items.
@@ -30,28 +31,25 @@ type Item struct {
 	Payload     []byte
 }
 
-type itemHeader struct {
-	Type        string `json:"type"`
-	Length      *int   `json:"length"`
-	ContentType string `json:"content_type"`
-}
-
 // maxItems bounds the items of one envelope: the SDKs send a handful.
 const maxItems = 1000
 
 // ParseEnvelope reads the envelope format: a JSON header line, then per
 // item a JSON header line and its payload, which is either "length" bytes
 // (then an optional newline) or, without a length, the rest of the line.
+// Payloads point into body; the header's strings do not.
 func ParseEnvelope(body []byte) (*Envelope, error) {
+	p := parserPool.Get()
+	defer parserPool.Put(p)
 	line, rest := cutLine(body)
-	var h struct {
-		EventID string `json:"event_id"`
-		DSN     string `json:"dsn"`
-	}
-	if err := json.Unmarshal(line, &h); err != nil {
+	h, err := p.ParseBytes(line)
+	if err != nil {
 		return nil, fmt.Errorf("envelope header: %w", err)
 	}
-	env := &Envelope{EventID: h.EventID, DSN: h.DSN}
+	if h.Type() != fastjson.TypeObject {
+		return nil, errors.New("envelope header: not a JSON object")
+	}
+	env := &Envelope{EventID: headerString(h, "event_id"), DSN: headerString(h, "dsn")}
 	for len(bytes.TrimSpace(rest)) > 0 {
 		if len(env.Items) >= maxItems {
 			return nil, errors.New("envelope has too many items")
@@ -60,26 +58,48 @@ func ParseEnvelope(body []byte) (*Envelope, error) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		var ih itemHeader
-		if err := json.Unmarshal(line, &ih); err != nil {
+		ih, err := p.ParseBytes(line)
+		if err == nil && ih.Type() != fastjson.TypeObject {
+			err = errors.New("not a JSON object")
+		}
+		if err != nil {
 			return nil, fmt.Errorf("item %d header: %w", len(env.Items)+1, err)
 		}
-		var payload []byte
-		if ih.Length != nil {
-			n := *ih.Length
+		it := Item{Type: headerString(ih, "type"), ContentType: headerString(ih, "content_type")}
+		if lv := ih.Get("length"); lv != nil && lv.Type() != fastjson.TypeNull {
+			n, err := lv.Int()
+			if err != nil {
+				return nil, fmt.Errorf("item %d header: length: %w", len(env.Items)+1, err)
+			}
 			if n < 0 || n > len(rest) {
 				return nil, fmt.Errorf("item %d: length %d past the end of the body", len(env.Items)+1, n)
 			}
-			payload, rest = rest[:n], rest[n:]
+			it.Payload, rest = rest[:n], rest[n:]
 			if len(rest) > 0 && rest[0] == '\n' {
 				rest = rest[1:]
 			}
 		} else {
-			payload, rest = cutLine(rest)
+			it.Payload, rest = cutLine(rest)
 		}
-		env.Items = append(env.Items, Item{Type: ih.Type, ContentType: ih.ContentType, Payload: payload})
+		env.Items = append(env.Items, it)
 	}
 	return env, nil
+}
+
+// headerString is a string field of a header, copied out of the parser.
+// The item types SDKs send are returned as constants, without a copy.
+func headerString(v *fastjson.Value, key string) string {
+	f := v.Get(key)
+	if f == nil || f.Type() != fastjson.TypeString {
+		return ""
+	}
+	b := f.GetStringBytes()
+	for _, known := range [...]string{"event", "log", "session", "sessions", "client_report", "transaction", "attachment", "application/json"} {
+		if string(b) == known {
+			return known
+		}
+	}
+	return string(b)
 }
 
 // cutLine splits at the first newline (dropped, with a CR before it).

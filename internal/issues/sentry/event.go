@@ -1,231 +1,325 @@
 package sentry
 
 import (
-	"bytes"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
+
+	"github.com/valyala/fastjson"
 
 	"github.com/logcaster/logcaster/internal/issues"
 )
 
-// sentryEvent is the part of Sentry's event payload LogCaster uses. Fields
-// the SDKs send in more than one shape are json.RawMessage.
-type sentryEvent struct {
-	EventID     string          `json:"event_id"`
-	Timestamp   json.RawMessage `json:"timestamp"`
-	Level       string          `json:"level"`
-	Message     json.RawMessage `json:"message"`
-	LogEntry    *logEntry       `json:"logentry"`
-	Exception   json.RawMessage `json:"exception"`
-	Fingerprint []string        `json:"fingerprint"`
-	Release     string          `json:"release"`
-	Environment string          `json:"environment"`
-	ServerName  string          `json:"server_name"`
-	Platform    string          `json:"platform"`
-	Logger      string          `json:"logger"`
-	User        *struct {
-		ID        json.RawMessage `json:"id"`
-		IPAddress string          `json:"ip_address"`
-	} `json:"user"`
-	Tags     json.RawMessage `json:"tags"`
-	Contexts struct {
-		Trace struct {
-			TraceID string `json:"trace_id"`
-		} `json:"trace"`
-	} `json:"contexts"`
-}
-
-type logEntry struct {
-	Formatted string `json:"formatted"`
-	Message   string `json:"message"`
-}
-
-type sentryException struct {
-	Type       string `json:"type"`
-	Value      string `json:"value"`
-	Module     string `json:"module"`
-	Stacktrace *struct {
-		Frames []sentryFrame `json:"frames"`
-	} `json:"stacktrace"`
-}
-
-type sentryFrame struct {
-	Filename string `json:"filename"`
-	AbsPath  string `json:"abs_path"`
-	Function string `json:"function"`
-	Module   string `json:"module"`
-	Package  string `json:"package"`
-	Lineno   int    `json:"lineno"`
-	InApp    *bool  `json:"in_app"`
-}
-
-// ParseEvent decodes a Sentry event payload into an error event of
-// project; now is the time used when the event carries none.
+// ParseEvent decodes the part of a Sentry event payload LogCaster uses into
+// an error event of project; now is the time used when the event carries
+// none.
+//
+// It reads the payload with fastjson and picks the few fields it needs
+// instead of decoding into structs with encoding/json: with an SDK's
+// contexts, modules and frames, the reflection decoder was a third of the
+// endpoint's CPU. Fields the SDKs send in more than one shape are read in
+// each: message as a string or {formatted, message}, exception as an array
+// or {"values": [...]}, timestamps as RFC 3339 or float seconds, tags as an
+// object or [key, value] pairs, user.id as a string or a number. A field of
+// an unexpected type is ignored rather than failing the event.
+//
+// Every string of the result lives in one allocation sized to them (not to
+// the payload), because the tracker keeps recent events for a long time.
 func ParseEvent(payload []byte, project string, now time.Time) (*issues.ErrorEvent, error) {
-	var s sentryEvent
-	if err := json.Unmarshal(payload, &s); err != nil {
+	p := parserPool.Get()
+	defer parserPool.Put(p)
+	v, err := p.ParseBytes(payload)
+	if err != nil {
 		return nil, fmt.Errorf("decode event: %w", err)
 	}
-	e := &issues.ErrorEvent{
-		EventID: strings.ReplaceAll(s.EventID, "-", ""), Project: project, Level: normLevel(s.Level),
-		Fingerprint: s.Fingerprint, Release: s.Release, Environment: s.Environment, ServerName: s.ServerName,
-		Platform: s.Platform, Logger: s.Logger, TraceID: s.Contexts.Trace.TraceID,
+	if v.Type() != fastjson.TypeObject {
+		return nil, errors.New("decode event: not a JSON object")
+	}
+	var c strCollector
+	e := &issues.ErrorEvent{Project: project}
+	c.add(&e.EventID, v.Get("event_id"))
+	c.add(&e.Release, v.Get("release"))
+	c.add(&e.Environment, v.Get("environment"))
+	c.add(&e.ServerName, v.Get("server_name"))
+	c.add(&e.Platform, v.Get("platform"))
+	c.add(&e.Logger, v.Get("logger"))
+	c.add(&e.TraceID, v.Get("contexts", "trace", "trace_id"))
+	var level []byte
+	if lv := v.Get("level"); lv != nil && lv.Type() == fastjson.TypeString {
+		level = lv.GetStringBytes()
+	}
+	if m := v.Get("message"); m != nil {
+		switch m.Type() {
+		case fastjson.TypeString:
+			c.add(&e.Message, m)
+		case fastjson.TypeObject:
+			c.addLogEntry(&e.Message, m)
+		}
+	}
+	if e.Message == "" && c.pendingFor(&e.Message) == 0 {
+		if le := v.Get("logentry"); le != nil && le.Type() == fastjson.TypeObject {
+			c.addLogEntry(&e.Message, le)
+		}
+	}
+	if u := v.Get("user"); u != nil && u.Type() == fastjson.TypeObject {
+		c.addRaw(&e.UserID, u.Get("id"))
+		c.add(&e.UserIP, u.Get("ip_address"))
+	}
+	if fp := v.Get("fingerprint"); fp != nil && fp.Type() == fastjson.TypeArray {
+		parts, _ := fp.Array()
+		e.Fingerprint = make([]string, len(parts))
+		for i, part := range parts {
+			c.addRaw(&e.Fingerprint[i], part)
+		}
+	}
+	tagKeys, tagVals := c.addTags(v.Get("tags"))
+	if ex := v.Get("exception"); ex != nil {
+		if ex.Type() == fastjson.TypeObject {
+			ex = ex.Get("values")
+		}
+		if ex != nil && ex.Type() == fastjson.TypeArray {
+			e.Exceptions = c.addExceptions(ex)
+		}
+	}
+	e.Time = timestampOf(v.Get("timestamp"), now)
+	c.finish()
+	e.Level = normLevel(level)
+	if strings.IndexByte(e.EventID, '-') >= 0 {
+		e.EventID = strings.ReplaceAll(e.EventID, "-", "")
 	}
 	if e.EventID == "" {
 		e.EventID = newID()
 	}
-	e.Time = parseTimestamp(s.Timestamp, now)
 	e.Timestamp = time.Unix(0, e.Time).UTC().Format(time.RFC3339Nano)
-	e.Message = messageOf(s.Message)
-	if e.Message == "" && s.LogEntry != nil {
-		e.Message = s.LogEntry.Formatted
-		if e.Message == "" {
-			e.Message = s.LogEntry.Message
+	if len(tagKeys) > 0 {
+		e.Tags = make(map[string]string, len(tagKeys))
+		for i := range tagKeys {
+			e.Tags[tagKeys[i]] = tagVals[i]
 		}
 	}
-	if s.User != nil {
-		e.UserID = rawString(s.User.ID)
-		e.UserIP = s.User.IPAddress
-	}
-	e.Tags = parseTags(s.Tags)
-	exs, err := parseExceptions(s.Exception)
-	if err != nil {
-		return nil, err
-	}
-	e.Exceptions = exs
 	return e, nil
 }
 
-// parseExceptions accepts {"values": [...]} and a bare array.
-func parseExceptions(raw json.RawMessage) ([]issues.Exception, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
+var parserPool fastjson.ParserPool
+
+// strCollector gathers the strings of one event as views into the parser's
+// buffer (which is reused for the next payload), then copies them all into
+// one slab: an event costs one string allocation instead of one a field.
+type strCollector struct {
+	dst  []*string
+	src  [][]byte
+	size int
+	// Tags are collected into slices and made a map after finish, since a
+	// map value has no address to fill in later.
+	tagK, tagV []string
+}
+
+// add queues v's text when v is a string; other types leave dst empty.
+func (c *strCollector) add(dst *string, v *fastjson.Value) {
+	if v == nil || v.Type() != fastjson.TypeString {
+		return
+	}
+	c.addBytes(dst, v.GetStringBytes())
+}
+
+// addRaw queues a string's text, or a number's, bool's or object's JSON
+// text; null is empty.
+func (c *strCollector) addRaw(dst *string, v *fastjson.Value) {
+	if v == nil {
+		return
+	}
+	switch v.Type() {
+	case fastjson.TypeString:
+		c.addBytes(dst, v.GetStringBytes())
+	case fastjson.TypeNull:
+	default:
+		c.addBytes(dst, v.MarshalTo(nil))
+	}
+}
+
+func (c *strCollector) addBytes(dst *string, b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	c.dst = append(c.dst, dst)
+	c.src = append(c.src, b)
+	c.size += len(b)
+}
+
+// pendingFor reports the queued length for dst (0: none queued).
+func (c *strCollector) pendingFor(dst *string) int {
+	for i := len(c.dst) - 1; i >= 0; i-- {
+		if c.dst[i] == dst {
+			return len(c.src[i])
+		}
+	}
+	return 0
+}
+
+// addLogEntry queues {"formatted", "message"}: formatted if set, else message.
+func (c *strCollector) addLogEntry(dst *string, v *fastjson.Value) {
+	if f := v.Get("formatted"); f != nil && f.Type() == fastjson.TypeString && len(f.GetStringBytes()) > 0 {
+		c.add(dst, f)
+		return
+	}
+	c.add(dst, v.Get("message"))
+}
+
+// addTags queues tags given as an object or as [key, value] pairs; the
+// returned slices are filled by finish.
+func (c *strCollector) addTags(v *fastjson.Value) (keys, vals []string) {
+	if v == nil {
 		return nil, nil
 	}
-	var list []sentryException
-	if raw[0] == '[' {
-		if err := json.Unmarshal(raw, &list); err != nil {
-			return nil, fmt.Errorf("decode exception: %w", err)
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		n := o.Len()
+		if n == 0 {
+			return nil, nil
 		}
-	} else {
-		var wrap struct {
-			Values []sentryException `json:"values"`
-		}
-		if err := json.Unmarshal(raw, &wrap); err != nil {
-			return nil, fmt.Errorf("decode exception: %w", err)
-		}
-		list = wrap.Values
-	}
-	out := make([]issues.Exception, 0, len(list))
-	for _, se := range list {
-		ex := issues.Exception{Type: se.Type, Value: se.Value, Module: se.Module}
-		if se.Stacktrace != nil {
-			for _, f := range se.Stacktrace.Frames {
-				fr := issues.Frame{Module: f.Module, Function: f.Function, File: f.Filename, Line: f.Lineno}
-				if fr.Module == "" {
-					fr.Module = f.Package
-				}
-				if fr.File == "" {
-					fr.File = f.AbsPath
-				}
-				if f.InApp != nil {
-					fr.InApp = *f.InApp
-				}
-				ex.Frames = append(ex.Frames, fr)
+		c.tagK, c.tagV = make([]string, n), make([]string, n)
+		i := 0
+		o.Visit(func(k []byte, tv *fastjson.Value) {
+			c.addBytes(&c.tagK[i], k)
+			c.addRaw(&c.tagV[i], tv)
+			i++
+		})
+	case fastjson.TypeArray:
+		pairs, _ := v.Array()
+		for _, p := range pairs {
+			if kv, err := p.Array(); err == nil && len(kv) == 2 {
+				c.tagK = append(c.tagK, "")
+				c.tagV = append(c.tagV, "")
 			}
 		}
-		out = append(out, ex)
-	}
-	return out, nil
-}
-
-// messageOf reads "message" as a string or as {"formatted", "message"}.
-func messageOf(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return ""
-	}
-	if raw[0] == '"' {
-		return rawString(raw)
-	}
-	var le logEntry
-	if json.Unmarshal(raw, &le) == nil {
-		if le.Formatted != "" {
-			return le.Formatted
+		i := 0
+		for _, p := range pairs {
+			if kv, err := p.Array(); err == nil && len(kv) == 2 {
+				c.addRaw(&c.tagK[i], kv[0])
+				c.addRaw(&c.tagV[i], kv[1])
+				i++
+			}
 		}
-		return le.Message
 	}
-	return ""
+	return c.tagK, c.tagV
 }
 
-// rawString reads a JSON string or number as a string.
-func rawString(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
-	}
-	if raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
+// addExceptions queues a list of Sentry exceptions with their frames.
+func (c *strCollector) addExceptions(v *fastjson.Value) []issues.Exception {
+	list, _ := v.Array()
+	n := 0
+	for _, x := range list {
+		if x.Type() == fastjson.TypeObject {
+			n++
 		}
-		return ""
 	}
-	return string(raw)
-}
-
-// parseTags reads tags as an object or as an array of [key, value] pairs.
-func parseTags(raw json.RawMessage) map[string]string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
+	if n == 0 {
 		return nil
 	}
-	out := map[string]string{}
-	if raw[0] == '[' {
-		var pairs [][]json.RawMessage
-		if json.Unmarshal(raw, &pairs) == nil {
-			for _, p := range pairs {
-				if len(p) == 2 {
-					out[rawString(p[0])] = rawString(p[1])
-				}
-			}
+	out := make([]issues.Exception, 0, n)
+	for _, x := range list {
+		if x.Type() != fastjson.TypeObject {
+			continue
 		}
-	} else {
-		var m map[string]json.RawMessage
-		if json.Unmarshal(raw, &m) == nil {
-			for k, v := range m {
-				out[k] = rawString(v)
-			}
+		out = append(out, issues.Exception{})
+		ex := &out[len(out)-1]
+		c.add(&ex.Type, x.Get("type"))
+		c.add(&ex.Value, x.Get("value"))
+		c.add(&ex.Module, x.Get("module"))
+		fv := x.Get("stacktrace", "frames")
+		if fv == nil || fv.Type() != fastjson.TypeArray {
+			continue
 		}
-	}
-	if len(out) == 0 {
-		return nil
+		frames, _ := fv.Array()
+		ex.Frames = make([]issues.Frame, 0, len(frames))
+		for _, f := range frames {
+			if f.Type() != fastjson.TypeObject {
+				continue
+			}
+			ex.Frames = append(ex.Frames, issues.Frame{})
+			fr := &ex.Frames[len(ex.Frames)-1]
+			c.add(&fr.Function, f.Get("function"))
+			if !c.addNonEmpty(&fr.Module, f.Get("module")) {
+				c.add(&fr.Module, f.Get("package"))
+			}
+			if !c.addNonEmpty(&fr.File, f.Get("filename")) {
+				c.add(&fr.File, f.Get("abs_path"))
+			}
+			if ln := f.Get("lineno"); ln != nil && ln.Type() == fastjson.TypeNumber {
+				fr.Line, _ = ln.Int()
+			}
+			fr.InApp = f.GetBool("in_app")
+		}
 	}
 	return out
 }
 
-// parseTimestamp reads RFC 3339 strings and float seconds.
-func parseTimestamp(raw json.RawMessage, now time.Time) int64 {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
+// addNonEmpty queues v if it is a non-empty string and says whether it did.
+func (c *strCollector) addNonEmpty(dst *string, v *fastjson.Value) bool {
+	if v == nil || v.Type() != fastjson.TypeString || len(v.GetStringBytes()) == 0 {
+		return false
+	}
+	c.addBytes(dst, v.GetStringBytes())
+	return true
+}
+
+// finish copies every queued string into one slab and points the
+// destinations at it.
+func (c *strCollector) finish() {
+	if c.size == 0 {
+		return
+	}
+	slab := make([]byte, 0, c.size)
+	for i, b := range c.src {
+		start := len(slab)
+		slab = append(slab, b...)
+		*c.dst[i] = unsafe.String(&slab[start], len(b))
+	}
+}
+
+// timestampOf reads RFC 3339 strings (with or without a zone; none is
+// UTC) and float seconds, as a number or a string.
+func timestampOf(v *fastjson.Value, now time.Time) int64 {
+	if v == nil {
 		return now.UnixNano()
 	}
-	if raw[0] == '"' {
-		s := rawString(raw)
+	var s []byte
+	switch v.Type() {
+	case fastjson.TypeString:
+		s = v.GetStringBytes()
 		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
-			if t, err := time.Parse(layout, s); err == nil {
+			if t, err := time.Parse(layout, unsafe.String(unsafe.SliceData(s), len(s))); err == nil {
 				return t.UnixNano()
 			}
 		}
-		raw = []byte(s)
+	case fastjson.TypeNumber:
+		s = v.MarshalTo(nil)
+	default:
+		return now.UnixNano()
 	}
-	if ns, ok := secondsToNs(string(raw)); ok {
+	if ns, ok := secondsToNs(string(s)); ok {
 		return ns
 	}
 	return now.UnixNano()
+}
+
+// rawText is a JSON value as a string: a string's text, other values'
+// JSON text, null empty. The result does not share the parser's memory.
+func rawText(v *fastjson.Value) string {
+	if v == nil {
+		return ""
+	}
+	switch v.Type() {
+	case fastjson.TypeString:
+		return string(v.GetStringBytes())
+	case fastjson.TypeNull:
+		return ""
+	}
+	return string(v.MarshalTo(nil))
 }
 
 // secondsToNs reads "1763800000.25" exactly: a float64 would round the
@@ -251,13 +345,20 @@ func secondsToNs(s string) (int64, bool) {
 }
 
 // normLevel maps Sentry's levels (debug, info, warning, error, fatal) to
-// the lower-case form issues show; "" is error, as in Sentry.
-func normLevel(s string) string {
-	switch strings.ToLower(s) {
+// the lower-case form issues show; "" is error, as in Sentry. The usual
+// levels return constants, so a level costs no allocation.
+func normLevel(b []byte) string {
+	for _, l := range [...]string{"error", "fatal", "warning", "info", "debug"} {
+		if string(b) == l {
+			return l
+		}
+	}
+	s := strings.ToLower(string(b))
+	switch s {
 	case "":
 		return "error"
 	case "warn":
 		return "warning"
 	}
-	return strings.ToLower(s)
+	return s
 }

@@ -1,16 +1,18 @@
 package sentry
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/valyala/fastjson"
 
 	"github.com/logcaster/logcaster/internal/event"
 	"github.com/logcaster/logcaster/internal/ingest"
@@ -135,15 +137,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// two fsyncs one after the other would halve the rate. If the store
 	// then fails, the issue has counted an event the SDK will resend.
 	recorded := make(chan error, 1)
-	record := func() {
-		for _, e := range errs {
-			if _, err := h.t.Record(e); err != nil {
-				recorded <- err
-				return
-			}
-		}
-		recorded <- nil
-	}
+	record := func() { recorded <- h.t.RecordAll(errs, nil) }
 	if b.Len() > 0 {
 		t, err := h.sink.Submit(r.Context(), b, false)
 		if err != nil {
@@ -201,28 +195,41 @@ func authKey(r *http.Request, dsn string) string {
 }
 
 // appendLogEvent stores a Sentry error as an ordinary log event, so a
-// query finds it beside the request logs of its trace.
+// query finds it beside the request logs of its trace. The event's strings
+// are e's own (immutable, and not in a reused buffer), so they are not
+// copied into the batch's arena: that would start a 64 KiB arena chunk for
+// every request of one event.
 func appendLogEvent(b *event.Batch, e *issues.ErrorEvent) {
 	ev := b.Add()
 	ev.Time = e.Time
-	ev.Index = b.StrString(e.Project)
+	ev.Index = e.Project
 	ev.Level = event.NormalizeLevel(e.Level)
 	if ev.Level == "" {
 		ev.Level = event.LevelError
 	}
-	msg := e.Message
-	if ex := lastException(e); ex != nil && msg == "" {
-		msg = ex.Type + ": " + ex.Value
+	ex := lastException(e)
+	ev.Message = e.Message
+	if ex != nil && ev.Message == "" {
+		ev.Message = ex.Type + ": " + ex.Value
 	}
-	ev.Message = b.StrString(msg)
-	ev.TraceID = b.StrString(e.TraceID)
+	ev.TraceID = e.TraceID
+	n := 0
+	for _, v := range [...]string{e.EventID, e.Release, e.Environment, e.ServerName, e.UserID, e.Platform, e.Logger} {
+		if v != "" {
+			n++
+		}
+	}
+	if ex != nil {
+		n += 2
+	}
+	ev.Fields = slices.Grow(ev.Fields[:0], n)
 	add := func(name, v string) {
 		if v != "" {
-			ev.Fields = append(ev.Fields, event.Field{Name: name, Value: b.StrString(v)})
+			ev.Fields = append(ev.Fields, event.Field{Name: name, Value: v})
 		}
 	}
 	add(issues.FieldSentryEventID, e.EventID)
-	if ex := lastException(e); ex != nil {
+	if ex != nil {
 		add("exception.type", ex.Type)
 		add("exception.value", ex.Value)
 	}
@@ -242,32 +249,46 @@ func lastException(e *issues.ErrorEvent) *issues.Exception {
 }
 
 // appendLogItems turns a "log" item ({"items": [{timestamp, level, body,
-// trace_id, attributes: {k: {value, type}}}]}) into log events.
+// trace_id, attributes: {k: {value, type}}}]}) into log events. Strings
+// are copied into the batch's arena: the parser's buffer is reused.
 func appendLogItems(b *event.Batch, payload []byte, project string, now time.Time) error {
-	var p struct {
-		Items []struct {
-			Timestamp  json.RawMessage `json:"timestamp"`
-			Level      string          `json:"level"`
-			Body       string          `json:"body"`
-			TraceID    string          `json:"trace_id"`
-			Attributes map[string]struct {
-				Value json.RawMessage `json:"value"`
-			} `json:"attributes"`
-		} `json:"items"`
-	}
-	if err := json.Unmarshal(payload, &p); err != nil {
+	p := parserPool.Get()
+	defer parserPool.Put(p)
+	v, err := p.ParseBytes(payload)
+	if err != nil {
 		return errors.New("decode log item: " + err.Error())
 	}
-	for _, it := range p.Items {
+	items := v.Get("items")
+	if items == nil || items.Type() == fastjson.TypeNull {
+		return nil
+	}
+	list, err := items.Array()
+	if err != nil {
+		return errors.New("decode log item: items is not an array")
+	}
+	str := func(v *fastjson.Value, key string) string {
+		if f := v.Get(key); f != nil && f.Type() == fastjson.TypeString {
+			return b.Str(f.GetStringBytes())
+		}
+		return ""
+	}
+	for _, it := range list {
+		if it.Type() != fastjson.TypeObject {
+			return errors.New("decode log item: an item is not an object")
+		}
 		ev := b.Add()
-		ev.Time = parseTimestamp(it.Timestamp, now)
+		ev.Time = timestampOf(it.Get("timestamp"), now)
 		ev.Index = b.StrString(project)
-		ev.Level = event.NormalizeLevel(it.Level)
-		ev.Message = b.StrString(it.Body)
-		ev.TraceID = b.StrString(it.TraceID)
-		for k, v := range it.Attributes {
-			val := bytes.TrimSpace(v.Value)
-			ev.Fields = append(ev.Fields, event.Field{Name: b.StrString(k), Value: b.StrString(rawString(val))})
+		if lv := it.Get("level"); lv != nil && lv.Type() == fastjson.TypeString {
+			ev.Level = event.NormalizeLevel(string(lv.GetStringBytes()))
+		}
+		ev.Message = str(it, "body")
+		ev.TraceID = str(it, "trace_id")
+		if a := it.Get("attributes"); a != nil && a.Type() == fastjson.TypeObject {
+			attrs, _ := a.Object()
+			attrs.Visit(func(k []byte, a *fastjson.Value) {
+				ev.Fields = append(ev.Fields, event.Field{Name: b.Str(k), Value: b.StrString(rawText(a.Get("value")))})
+			})
 		}
 	}
 	return nil
