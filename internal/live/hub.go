@@ -63,6 +63,12 @@ type Hub struct {
 	// lastViewer is when a publish last found a subscription; the ring is
 	// filled only within ResumeWindow of it (see Publish).
 	lastViewer time.Time
+	// log maps cursors older than the ring to the store (seqlog.go); lw
+	// keeps it on disk when Options.Dir is set.
+	log seqLog
+	lw  *logWriter
+	// fills bounds the resumes reading the store at once.
+	fills chan struct{}
 
 	limMu    sync.Mutex
 	open     int
@@ -80,13 +86,28 @@ func NewHub(opts Options, epoch time.Time) (*Hub, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	return &Hub{
+	h := &Hub{
 		opts:     opts,
 		epoch:    epoch.UnixMilli(),
 		done:     make(chan struct{}),
 		groups:   map[string]*group{},
 		byClient: map[string]int{},
-	}, nil
+		log:      seqLog{limit: opts.LogBytes},
+		// Two fills at once: a mass reconnect after a restart reads the
+		// store a few viewers at a time instead of starving ingest.
+		fills: make(chan struct{}, 2),
+	}
+	if opts.Dir != "" {
+		lw, newest, err := openLog(opts.Dir, h.epoch, opts.LogBytes, &h.log)
+		if err != nil {
+			return nil, err
+		}
+		h.lw = lw
+		// A tail open shortly before a restart may resume into this run:
+		// keep logging as if it were still open.
+		h.lastViewer = newest
+	}
+	return h, nil
 }
 
 // Options returns the hub's options.
@@ -168,6 +189,7 @@ func (h *Hub) Publish(batches []*event.Batch) {
 		return
 	}
 	fresh := make([]*entry, 0, n)
+	seg := &segment{epoch: h.epoch, first: h.seq + 1, hashes: make([]uint64, 0, n)}
 	for _, b := range batches {
 		for i := range b.Events {
 			h.seq++
@@ -175,7 +197,18 @@ func (h *Hub) Publish(batches []*event.Batch) {
 			fresh = append(fresh, e)
 			h.ring = append(h.ring, e)
 			h.ringBytes += int64(e.size)
+			seg.hashes = append(seg.hashes, hashEvent(&e.ev))
+			if len(seg.hashes) == 1 || e.ev.Time < seg.minT {
+				seg.minT = e.ev.Time
+			}
+			if len(seg.hashes) == 1 || e.ev.Time > seg.maxT {
+				seg.maxT = e.ev.Time
+			}
 		}
+	}
+	h.log.append(seg)
+	if h.lw != nil {
+		h.lw.write(seg)
 	}
 	h.evict()
 	if len(h.groups) == 0 {

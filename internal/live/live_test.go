@@ -21,13 +21,19 @@ import (
 )
 
 // recorder is a pipeline.Writer that remembers the order messages were
-// written in.
+// written in, and stores the events in st when set.
 type recorder struct {
 	mu   sync.Mutex
 	msgs []string
+	st   *store.Store
 }
 
 func (r *recorder) Write(bs []*event.Batch) error {
+	if r.st != nil {
+		if err := r.st.Write(bs); err != nil {
+			return err
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, b := range bs {
@@ -58,32 +64,66 @@ type env struct {
 	srv  *httptest.Server
 }
 
+// testEpoch is the boot epoch of the hubs newEnv starts.
+const testEpoch = 1_700_000_000_000
+
+// newEnv starts a hub behind a pipeline and an HTTP server; with sc nil the
+// pipeline writes into a real store in a temporary folder, which answers
+// history and resumes.
 func newEnv(t *testing.T, opts Options, sc store.Scanner) *env {
 	t.Helper()
-	hub, err := NewHub(opts, time.UnixMilli(1_700_000_000_000))
+	dir := ""
+	if sc == nil {
+		dir = t.TempDir()
+	}
+	return newEnvAt(t, opts, sc, time.UnixMilli(testEpoch), dir)
+}
+
+// newEnvAt is newEnv with the hub's epoch and the store's folder (used
+// when sc is nil) given, so a test can restart on the same data.
+func newEnvAt(t *testing.T, opts Options, sc store.Scanner, epoch time.Time, storeDir string) *env {
+	t.Helper()
+	hub, err := NewHub(opts, epoch)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
+	if sc == nil {
+		so := store.DefaultOptions()
+		so.Dir = storeDir
+		so.Sync = store.SyncNone
+		st, err := store.Open(so)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.st = st
+		sc = st
+	}
 	p, err := pipeline.New(pipeline.DefaultOptions(), rec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.Subscribe(hub.Publish)
-	if sc == nil {
-		sc = memScanner{}
-	}
 	mux := http.NewServeMux()
 	lh := NewHandler(hub, sc, nil)
 	mux.Handle(Route, lh)
 	mux.Handle(RouteWS, lh.WebSocket())
 	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		hub.Close()
-		srv.Close()
-		p.Close()
-	})
-	return &env{hub, p, rec, srv}
+	e := &env{hub: hub, pipe: p, rec: rec, srv: srv}
+	t.Cleanup(e.close)
+	return e
+}
+
+// close stops the server, the hub, the pipeline and the store; twice is
+// harmless.
+func (e *env) close() {
+	e.hub.Close()
+	e.srv.Close()
+	e.pipe.Close()
+	if e.rec.st != nil {
+		e.rec.st.Close()
+		e.rec.st = nil
+	}
 }
 
 func (e *env) send(t *testing.T, msgs ...string) {
@@ -402,7 +442,7 @@ func TestGapForForeignCursor(t *testing.T) {
 	e := newEnv(t, DefaultOptions(), nil)
 	c := e.open(t, "/api/v1/tail", "Last-Event-ID", "5-10")
 	f := c.must(t)
-	if f.typ != "gap" || f.data != `{"from_cursor":"5-10","reason":"older than the replay buffer"}` {
+	if f.typ != "gap" || f.data != `{"from_cursor":"5-10","to_cursor":"1700000000000-0","reason":"the cursor's server run is not in the resume log"}` {
 		t.Fatalf("got %+v", f)
 	}
 	e.send(t, "after")
@@ -419,9 +459,13 @@ func TestRingEvictsByBytes(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		e.send(t, "0123456789")
 	}
+	// Cursor 50 is out of the ring: 51-90 come from the store, the rest
+	// from the ring, each once with its own cursor.
 	c := e.open(t, "/api/v1/tail?cursor=1700000000000-50")
-	if f := c.must(t); f.typ != "gap" {
-		t.Fatalf("cursor 50 should be out of the ring: %+v", f)
+	for want := uint64(51); want <= 100; want++ {
+		if f := c.must(t); f.typ != "log" || seqOf(t, f.id) != want {
+			t.Fatalf("got %+v, want seq %d", f, want)
+		}
 	}
 	c2 := e.open(t, "/api/v1/tail?cursor=1700000000000-95")
 	for want := uint64(96); want <= 100; want++ {

@@ -10,6 +10,16 @@ type Options struct {
 	// ReplayBytes bounds the ring of recent events kept for resuming
 	// (counted as the copied strings plus a fixed overhead an event).
 	ReplayBytes int64
+	// LogBytes bounds the resume log (see seqlog.go): 8 bytes an event
+	// kept since the ring's oldest, in memory and, with Dir set, on disk.
+	// A cursor within it resumes exactly, from the ring or the store.
+	LogBytes int64
+	// Dir, when set, holds the resume log on disk, so that a cursor from
+	// before a restart resumes exactly too.
+	Dir string
+	// FillMemory bounds the rows one resume holds while it reads a stretch
+	// of the log from the store; a stretch past it is reported as a gap.
+	FillMemory int64
 	// ResumeWindow is how long after the last open tail the ring is still
 	// filled: a viewer that dropped its connection within it resumes
 	// exactly; with no tail for longer, the hub copies nothing.
@@ -37,7 +47,10 @@ type Options struct {
 // DefaultOptions returns what logcaster serve uses unless told otherwise.
 func DefaultOptions() Options {
 	return Options{
-		ReplayBytes:  64 << 20,
+		ReplayBytes: 64 << 20,
+		// 32 MiB: 4 million events, 3.5 minutes at 20,000 events/s.
+		LogBytes:     32 << 20,
+		FillMemory:   256 << 20,
 		ResumeWindow: 15 * time.Minute,
 		MaxTails:     10000,
 		MaxPerClient: 100,
@@ -60,8 +73,8 @@ func DefaultOptions() Options {
 // Validate reports options that cannot work.
 func (o Options) Validate() error {
 	switch {
-	case o.ReplayBytes <= 0:
-		return errors.New("live: replay bytes must be positive")
+	case o.ReplayBytes <= 0 || o.LogBytes <= 0 || o.FillMemory <= 0:
+		return errors.New("live: replay, log and fill sizes must be positive")
 	case o.MaxTails <= 0 || o.MaxPerClient <= 0:
 		return errors.New("live: tail limits must be positive")
 	case o.MaxDuration <= 0 || o.Idle <= 0 || o.Heartbeat <= 0:

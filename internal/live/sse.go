@@ -142,7 +142,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, ws bool) {
 		w.WriteHeader(http.StatusOK)
 	}
 	if res.Gap {
-		st.notice("gap", "from_cursor", req.from.String(), "reason", "older than the replay buffer")
+		st.notice("gap", "from_cursor", req.from.String(), "reason", "the cursor is ahead of this server's events")
+	}
+	if res.fill != nil {
+		if err := st.fill(st.ctx, req.q, res.fill); err != nil {
+			return
+		}
 	}
 	if req.since > 0 {
 		if err := st.history(st.ctx, req); err != nil {
@@ -251,11 +256,16 @@ func (st *stream) dropped(n int, from uint64) {
 	st.endFrame()
 }
 
-// log adds one event; line is its NDJSON row without the newline.
-func (st *stream) log(seq uint64, line []byte) {
+// log adds one event of this run; line is its NDJSON row without the
+// newline.
+func (st *stream) log(seq uint64, line []byte) { st.logAt(st.cursor(seq), line) }
+
+// logAt adds one event at cursor c (of this run or, filled from the
+// store, of an earlier one).
+func (st *stream) logAt(c Cursor, line []byte) {
 	if st.ws != nil {
 		st.buf = append(st.buf, `{"type":"log","cursor":"`...)
-		st.buf = st.cursor(seq).AppendText(st.buf)
+		st.buf = c.AppendText(st.buf)
 		st.buf = append(st.buf, `","event":`...)
 		st.buf = append(st.buf, line...)
 		st.buf = append(st.buf, '}')
@@ -263,7 +273,7 @@ func (st *stream) log(seq uint64, line []byte) {
 		return
 	}
 	st.buf = append(st.buf, "id: "...)
-	st.buf = st.cursor(seq).AppendText(st.buf)
+	st.buf = c.AppendText(st.buf)
 	st.buf = append(st.buf, "\nevent: log\ndata: "...)
 	st.buf = append(st.buf, line...)
 	st.buf = append(st.buf, '\n', '\n')

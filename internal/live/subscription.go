@@ -35,12 +35,18 @@ type Subscription struct {
 
 // Resume tells how a subscription started from a cursor.
 type Resume struct {
-	// Gap is set when the cursor was older than the ring or from another
-	// run: events between it and Start are not replayed.
+	// Gap is set when the cursor is ahead of the hub (a later run's, or
+	// past its last event): nothing is replayed.
 	Gap bool
 	// Replayed is how many events came from the ring.
 	Replayed int
+	// fill, set when the cursor is older than the ring, is what the
+	// stream reads from the store before the queue (see fill.go).
+	fill *fillPlan
 }
+
+// Filled reports whether the resume reads the store before the ring.
+func (r Resume) Filled() bool { return r.fill != nil }
 
 // Subscribe registers a subscription for q's filter. With from set, the
 // ring's matching events after it are queued first, atomically with the
@@ -60,8 +66,19 @@ func (h *Hub) Subscribe(q *query.Query, from *Cursor) (*Subscription, Resume, er
 			first = h.ring[h.ringStart].seq
 		}
 		switch {
-		case from.Epoch != h.epoch || from.Seq > h.seq || from.Seq+1 < first:
+		case from.Epoch > h.epoch || (from.Epoch == h.epoch && from.Seq > h.seq):
 			res.Gap = true
+		case from.Epoch < h.epoch || from.Seq+1 < first:
+			// Older than the ring: the store answers up to the ring's
+			// oldest, then the whole ring follows, exactly as below.
+			res.fill = &fillPlan{from: *from, epoch: h.epoch, end: first, segs: h.log.after(*from, h.epoch, first), known: h.log.has(from.Epoch)}
+			if err := s.replay(q, h.ring[h.ringStart:]); err != nil {
+				return nil, res, err
+			}
+			res.Replayed = len(s.queue)
+			if res.Replayed > 0 {
+				s.notify <- struct{}{}
+			}
 		default:
 			live := h.ring[h.ringStart+int(from.Seq+1-first):]
 			if err := s.replay(q, live); err != nil {
