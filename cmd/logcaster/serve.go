@@ -28,6 +28,7 @@ import (
 	"github.com/logcaster/logcaster/internal/query"
 	"github.com/logcaster/logcaster/internal/server"
 	"github.com/logcaster/logcaster/internal/store"
+	"github.com/logcaster/logcaster/internal/ui"
 )
 
 // serveConfig is every setting of logcaster serve, bound to flags.
@@ -233,6 +234,12 @@ func runServe(args []string) error {
 	srv.Handle(sentry.RouteStore, sentryHandler)
 	c.query.Observe = func(d time.Duration) { m.QueryDuration.Observe(d.Seconds()) }
 	srv.Handle("GET /api/v1/query", query.NewHandler(st, c.query))
+	srv.Handle(query.RouteFieldNames, query.NewFieldNamesHandler(st, c.query))
+	srv.Handle(query.RouteFieldValues, query.NewFieldValuesHandler(st, c.query))
+	// The web UI: the page at / (exactly) and its assets; other paths stay
+	// 404 for every method.
+	srv.Handle("GET /{$}", ui.Handler())
+	srv.Handle("GET /static/", ui.Handler())
 	c.http.Metrics = m
 	srv.Handle("POST /api/v1/ingest", ingest.NewIngestHandler(pipe, c.http))
 	if c.tcp.Addr != "" {

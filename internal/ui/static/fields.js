@@ -1,0 +1,113 @@
+// The field sidebar: the fields of the matching events and, per field,
+// its most frequent values with their counts. Clicking a value adds
+// field:=value to the query; the "−" beside it adds -field:=value.
+// Names come from /api/v1/field_names (a sample of the newest events),
+// values from /api/v1/field_values (exact counts over the whole match).
+
+import { getJSON, qs, el, errorBox } from './api.js';
+import { shortNum } from './histogram.js';
+
+// OPEN are the fields shown open without a click, when present.
+const OPEN = ['level', 'service', 'index', 'host'];
+// HIDDEN are fields whose values are not worth listing.
+const NO_VALUES = new Set(['message', 'timestamp', '_time']);
+const VALUES_LIMIT = 10;
+
+export class FieldSidebar {
+  constructor(root, { onFilter }) {
+    this.root = root;
+    this.onFilter = onFilter;
+    this.names = [];
+    this.open = new Set(OPEN);
+    this.req = null;
+    this.abort = null;
+  }
+
+  // load fetches the field names of a filter query over [start, end) (ISO).
+  async load(req) {
+    if (this.abort) this.abort.abort();
+    this.abort = new AbortController();
+    const signal = this.abort.signal;
+    this.req = req;
+    this.root.replaceChildren(el('h4', null, 'Fields'), el('div', { class: 'muted small' }, 'Loading…'));
+    let names;
+    try {
+      names = await getJSON('/api/v1/field_names?' + qs({ q: req.q, start: req.start, end: req.end, sample: 1000 }), signal);
+    } catch (e) {
+      if (e.name === 'AbortError') return;
+      this.root.replaceChildren(el('h4', null, 'Fields'), errorBox(e));
+      return;
+    }
+    this.names = names;
+    const list = el('div', { class: 'fieldlist' });
+    for (const { name, hits } of names) {
+      if (name === 'timestamp') continue;
+      list.append(this.fieldEl(name, hits, signal));
+    }
+    if (!names.length) list.append(el('div', { class: 'muted small' }, 'No fields: nothing matches.'));
+    this.root.replaceChildren(el('h4', null, 'Fields'), list);
+  }
+
+  fieldEl(name, hits, signal) {
+    const vals = el('ul', { class: 'fvals' });
+    const box = el('div', { class: 'field', dataset: { field: name } });
+    const head = el('button', {
+      class: 'fname', type: 'button', title: `${hits} of the newest sampled events have ${name}`,
+      'aria-expanded': String(this.open.has(name)),
+      onclick: () => {
+        if (this.open.has(name)) {
+          this.open.delete(name);
+          vals.replaceChildren();
+          head.setAttribute('aria-expanded', 'false');
+        } else {
+          this.open.add(name);
+          head.setAttribute('aria-expanded', 'true');
+          this.loadValues(name, vals, signal);
+        }
+      },
+    }, el('span', { class: 'mono' }, name), el('span', { class: 'muted small' }, shortNum(hits)));
+    box.append(head, vals);
+    if (this.open.has(name) && !NO_VALUES.has(name)) this.loadValues(name, vals, signal);
+    return box;
+  }
+
+  async loadValues(name, ul, signal) {
+    if (NO_VALUES.has(name)) {
+      ul.replaceChildren(el('li', { class: 'muted' }, 'free text: search words instead'));
+      return;
+    }
+    ul.replaceChildren(el('li', { class: 'muted' }, '…'));
+    const r = this.req;
+    let vals;
+    try {
+      vals = await getJSON('/api/v1/field_values?' + qs({ field: name, q: r.q, start: r.start, end: r.end, limit: VALUES_LIMIT }), signal);
+    } catch (e) {
+      if (e.name === 'AbortError') return;
+      ul.replaceChildren(el('li', null, errorBox(e)));
+      return;
+    }
+    const max = vals.reduce((m, v) => Math.max(m, v.hits), 1);
+    ul.replaceChildren(...vals.map(({ value, hits }) => {
+      const bar = el('span', { class: 'bar' });
+      bar.style.width = ((hits / max) * 100).toFixed(1) + '%';
+      return el('li', { dataset: { field: name, value } },
+        el('button', { class: 'fval', type: 'button', title: `Add ${name}:${value}`, onclick: () => this.onFilter(name, value, false) }, value, bar),
+        el('span', { class: 'muted', title: `${hits} events` }, shortNum(hits)),
+        el('button', { class: 'neg', type: 'button', title: `Exclude ${name}:${value}`, 'aria-label': `exclude ${name} ${value}`, onclick: () => this.onFilter(name, value, true) }, '−'));
+    }));
+    if (!vals.length) ul.replaceChildren(el('li', { class: 'muted' }, 'no values'));
+  }
+
+  // valuesFor returns top values of a field for autocomplete (cached per
+  // request).
+  async valuesFor(name) {
+    if (!this.req) return [];
+    this.valueCache = this.valueCache && this.valueCache.req === this.req ? this.valueCache : { req: this.req, m: new Map() };
+    const m = this.valueCache.m;
+    if (!m.has(name)) {
+      const r = this.req;
+      m.set(name, getJSON('/api/v1/field_values?' + qs({ field: name, q: r.q, start: r.start, end: r.end, limit: 50 })).catch(() => []));
+    }
+    return m.get(name);
+  }
+}
