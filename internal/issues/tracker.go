@@ -186,6 +186,10 @@ func (t *Tracker) replay(payload []byte) error {
 		}
 	case "event":
 		if r.Event != nil {
+			// JSON event records carry the time only as text.
+			if ts, err := time.Parse(time.RFC3339Nano, r.Event.Timestamp); err == nil && r.Event.Time == 0 {
+				r.Event.Time = ts.UnixNano()
+			}
 			t.apply(r.Event)
 		}
 	case "status":
