@@ -67,6 +67,9 @@ func newBrowser(t *testing.T, timeout time.Duration) *browser {
 	return &browser{t: t, Ctx: ctx}
 }
 
+// For returns the browser reporting to t, for subtests that share it.
+func (b *browser) For(t *testing.T) *browser { return &browser{t: t, Ctx: b.Ctx} }
+
 // Do runs actions in the browser's tab and fails the test on error,
 // saving a screenshot of the moment it failed.
 func (b *browser) Do(actions ...chromedp.Action[chromedp.Void]) {
@@ -101,7 +104,7 @@ func (b *browser) Screenshot(name string) string {
 	// A fresh short deadline: the test's own may be what just ran out.
 	ctx, cancel := context.WithTimeout(b.Ctx, 10*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return ""

@@ -1,0 +1,298 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// uiEvent is one event of the UI test corpus, kept to count expectations
+// without the server.
+type uiEvent struct {
+	Time    time.Time
+	Level   string
+	Service string
+	Host    string
+	Message string
+	TraceID string
+}
+
+var (
+	uiServices = []string{"checkout", "payment", "inventory", "search", "auth"}
+	uiLevels   = []string{"INFO", "INFO", "INFO", "INFO", "DEBUG", "WARN", "WARN", "ERROR", "TRACE", "FATAL"}
+	uiWords    = []string{"order", "placed", "timeout", "user", "cart", "retry", "connection", "refused", "cache", "miss", "query", "slow", "token", "expired", "주문", "완료"}
+)
+
+// genUICorpus makes n events spread over [from, from+span), seeded so a
+// run is reproducible; messages are words from uiWords, lower case, so a
+// word query's matches can be counted by splitting on spaces.
+func genUICorpus(n int, from time.Time, span time.Duration) []uiEvent {
+	rng := rand.New(rand.NewSource(42))
+	evs := make([]uiEvent, n)
+	for i := range evs {
+		words := make([]string, 3+rng.Intn(4))
+		for j := range words {
+			words[j] = uiWords[rng.Intn(len(uiWords))]
+		}
+		evs[i] = uiEvent{
+			Time:    from.Add(time.Duration(rng.Int63n(int64(span)))),
+			Level:   uiLevels[rng.Intn(len(uiLevels))],
+			Service: uiServices[rng.Intn(len(uiServices))],
+			Host:    "web-" + strconv.Itoa(1+rng.Intn(4)),
+			Message: strings.Join(words, " ") + " #" + strconv.Itoa(i),
+			TraceID: fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64()),
+		}
+	}
+	return evs
+}
+
+func (e uiEvent) hasWord(w string) bool {
+	for _, x := range strings.Fields(e.Message) {
+		if x == w {
+			return true
+		}
+	}
+	return false
+}
+
+func countUI(evs []uiEvent, keep func(uiEvent) bool) int {
+	n := 0
+	for _, e := range evs {
+		if keep(e) {
+			n++
+		}
+	}
+	return n
+}
+
+// loadUICorpus sends the corpus over HTTP ingest (which answers once the
+// events are durable and searchable).
+func loadUICorpus(t *testing.T, s *server, evs []uiEvent) {
+	t.Helper()
+	var buf bytes.Buffer
+	flush := func() {
+		code, out := s.ingest("shop", buf.Bytes(), "")
+		if code != 200 {
+			t.Fatalf("ingest: %d %v", code, out)
+		}
+		buf.Reset()
+	}
+	for i, e := range evs {
+		line, _ := json.Marshal(map[string]string{
+			"timestamp": e.Time.UTC().Format(time.RFC3339Nano), "level": e.Level, "service": e.Service,
+			"host": e.Host, "message": e.Message, "trace_id": e.TraceID,
+		})
+		buf.Write(line)
+		buf.WriteByte('\n')
+		if i%5000 == 4999 {
+			flush()
+		}
+	}
+	if buf.Len() > 0 {
+		flush()
+	}
+}
+
+// searchHash is the hash of the Search page for q over [from, to).
+func searchHash(q string, from, to time.Time) string {
+	v := url.Values{"q": {q}, "from": {from.UTC().Format(time.RFC3339Nano)}, "to": {to.UTC().Format(time.RFC3339Nano)}}
+	return "#/search?" + v.Encode()
+}
+
+// pageCount waits for the Search page to finish and returns its count.
+func pageCount(b *browser) int {
+	b.t.Helper()
+	b.Do(waitJS(`document.querySelector('#page .search') && document.querySelector('#page').dataset.state !== 'loading' && document.getElementById('hits').dataset.count !== undefined`, 10*time.Second))
+	n, err := strconv.Atoi(evalJS[string](b, `document.getElementById('hits').dataset.count`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return n
+}
+
+// hashParams reads the page's URL hash parameters.
+func hashParams(b *browser) url.Values {
+	b.t.Helper()
+	h := evalJS[string](b, `location.hash`)
+	_, q, _ := strings.Cut(h, "?")
+	v, err := url.ParseQuery(q)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return v
+}
+
+func TestUISearch(t *testing.T) {
+	s := startServer(t, "")
+	now := time.Now().UTC()
+	from := now.Add(-55 * time.Minute).Truncate(time.Second)
+	span := 50 * time.Minute
+	to := from.Add(span)
+	evs := genUICorpus(20000, from, span)
+	loadUICorpus(t, s, evs)
+	b := newBrowser(t, 3*time.Minute)
+
+	t.Run("FirstPage", func(t *testing.T) {
+		b := b.For(t)
+		want := countUI(evs, func(e uiEvent) bool { return e.hasWord("timeout") })
+		start := time.Now()
+		b.Do(chromedp.Navigate(s.uiURL(searchHash("timeout", from, to))))
+		b.Do(waitJS(`document.documentElement.dataset.ready === 'search'`, 10*time.Second))
+		wall := time.Since(start)
+		readyAt := evalJS[float64](b, `window.lcReadyAt`)
+		t.Logf("first page ready %.0f ms after navigation start (%v from the test's Navigate)", readyAt, wall.Round(time.Millisecond))
+		if readyAt >= 1000 {
+			t.Errorf("first page ready after %.0f ms, want under 1 s", readyAt)
+		}
+		if got := pageCount(b); got != want {
+			t.Fatalf("count %d, want %d", got, want)
+		}
+		rows := evalJS[int](b, `document.querySelectorAll('#results .row').length`)
+		if rows == 0 || rows > 200 {
+			t.Fatalf("%d rows in the DOM, want a window of them", rows)
+		}
+		b.Screenshot("search")
+	})
+
+	t.Run("FieldClick", func(t *testing.T) {
+		b := b.For(t)
+		b.Do(chromedp.Navigate(s.uiURL(searchHash("timeout", from, to))))
+		pageCount(b)
+		want := countUI(evs, func(e uiEvent) bool { return e.hasWord("timeout") && e.Service == "payment" })
+		sel := `#fields li[data-field="service"][data-value="payment"] .fval`
+		b.Do(chromedp.WaitVisible(sel), chromedp.Click(sel))
+		b.Do(waitJS(`document.getElementById('q').value === 'timeout service:=payment'`, 5*time.Second))
+		if got := pageCount(b); got != want {
+			t.Fatalf("count after the click %d, want %d", got, want)
+		}
+		if q := hashParams(b).Get("q"); q != "timeout service:=payment" {
+			t.Fatalf("URL q %q", q)
+		}
+		// The exclude button next to a value adds the negated term.
+		neg := `#fields li[data-field="level"][data-value="INFO"] .neg`
+		b.Do(chromedp.WaitVisible(neg), chromedp.Click(neg))
+		b.Do(waitJS(`document.getElementById('q').value === 'timeout service:=payment -level:=INFO'`, 5*time.Second))
+		want = countUI(evs, func(e uiEvent) bool { return e.hasWord("timeout") && e.Service == "payment" && e.Level != "INFO" })
+		if got := pageCount(b); got != want {
+			t.Fatalf("count after exclude %d, want %d", got, want)
+		}
+		b.Screenshot("field-filter")
+	})
+
+	t.Run("HistogramZoom", func(t *testing.T) {
+		b := b.For(t)
+		b.Do(chromedp.Navigate(s.uiURL(searchHash("*", from, to))))
+		if got := pageCount(b); got != len(evs) {
+			t.Fatalf("count %d, want %d", got, len(evs))
+		}
+		box := evalJS[[]float64](b, `(() => { const r = document.querySelector('#hist canvas').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`)
+		y := box[1] + box[3]/2
+		b.Do(chromedp.DragAndDropXY(box[0]+box[2]*0.35, y, box[0]+box[2]*0.6, y, 12))
+		b.Do(waitJS(`new URLSearchParams(location.hash.split('?')[1]).get('from') !== `+strconv.Quote(from.UTC().Format(time.RFC3339Nano)), 5*time.Second))
+		p := hashParams(b)
+		zf, err1 := time.Parse(time.RFC3339Nano, p.Get("from"))
+		zt, err2 := time.Parse(time.RFC3339Nano, p.Get("to"))
+		if err1 != nil || err2 != nil {
+			t.Fatalf("URL from/to %q %q", p.Get("from"), p.Get("to"))
+		}
+		if !zf.After(from) || !zt.Before(to) || zt.Sub(zf) > span/2 {
+			t.Fatalf("zoomed to %v..%v, not inside %v..%v and narrower", zf, zt, from, to)
+		}
+		want := countUI(evs, func(e uiEvent) bool { return !e.Time.Before(zf) && e.Time.Before(zt) })
+		if got := pageCount(b); got != want {
+			t.Fatalf("count after zoom %d, want %d (range %v..%v)", got, want, zf, zt)
+		}
+		b.Screenshot("zoomed")
+		// Back returns to the whole range.
+		b.Do(chromedp.NavigateBack())
+		if got := pageCount(b); got != len(evs) {
+			t.Fatalf("count after Back %d, want %d", got, len(evs))
+		}
+	})
+
+	t.Run("Stats", func(t *testing.T) {
+		b := b.For(t)
+		b.Do(chromedp.Navigate(s.uiURL(searchHash("* | stats count() by (service)", from, to))))
+		pageCount(b)
+		b.Do(waitJS(`document.querySelector('#stats .chart[data-kind="bars"]')`, 5*time.Second))
+		cells := evalJS[[][]string](b, `[...document.querySelectorAll('#stats table.grid tbody tr')].map(tr => [...tr.cells].map(td => td.textContent))`)
+		if len(cells) != len(uiServices) {
+			t.Fatalf("table rows %v", cells)
+		}
+		for _, c := range cells {
+			want := countUI(evs, func(e uiEvent) bool { return e.Service == c[0] })
+			if c[1] != strconv.Itoa(want) {
+				t.Errorf("%s: %s, want %d", c[0], c[1], want)
+			}
+		}
+		b.Screenshot("stats-bars")
+		b.Do(chromedp.Navigate(s.uiURL(searchHash("level:ERROR | stats count() by (_time:5m)", from, to))))
+		pageCount(b)
+		b.Do(waitJS(`document.querySelector('#stats .chart[data-kind="lines"] polyline')`, 5*time.Second))
+		b.Screenshot("stats-lines")
+	})
+
+	t.Run("BadQuery", func(t *testing.T) {
+		b := b.For(t)
+		bad := "level:(ERROR OR"
+		// The column the server reports, asked directly.
+		resp, err := http.Get("http://" + s.http + "/api/v1/query?q=" + url.QueryEscape(bad))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := regexp.MustCompile(`at column (\d+)`).FindSubmatch(body)
+		if resp.StatusCode != 400 || m == nil {
+			t.Fatalf("server: %d %s", resp.StatusCode, body)
+		}
+		b.Do(chromedp.Navigate(s.uiURL(searchHash(bad, from, to))))
+		b.Do(waitJS(`document.querySelector('#error .error-box[data-column]')`, 10*time.Second))
+		if col := evalJS[string](b, `document.querySelector('#error .error-box').dataset.column`); col != string(m[1]) {
+			t.Fatalf("column %s, server says %s", col, m[1])
+		}
+		text := evalJS[string](b, `document.querySelector('#error .error-box').textContent`)
+		if !strings.Contains(text, "at column "+string(m[1])) || !strings.Contains(text, "^ column") {
+			t.Fatalf("error box %q", text)
+		}
+		b.Screenshot("bad-query")
+	})
+
+	t.Run("Live", func(t *testing.T) {
+		b := b.For(t)
+		b.Do(chromedp.Navigate(s.uiURL(searchHash("liveprobe", from, to))))
+		if got := pageCount(b); got != 0 {
+			t.Fatalf("count %d before the probe", got)
+		}
+		b.Do(chromedp.Click(`#live`), waitJS(`document.getElementById('liveinfo').dataset.state === 'live'`, 5*time.Second))
+		conn, err := net.Dial("tcp", s.tcp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		sent := time.Now()
+		line, _ := json.Marshal(map[string]string{"timestamp": time.Now().UTC().Format(time.RFC3339Nano), "level": "WARN", "service": "checkout", "message": "liveprobe 라이브 arrived"})
+		if _, err := conn.Write(append(line, '\n')); err != nil {
+			t.Fatal(err)
+		}
+		b.Do(waitJS(`[...document.querySelectorAll('#results .row .msg')].some(e => e.textContent === 'liveprobe 라이브 arrived')`, 2*time.Second))
+		t.Logf("live event shown %v after sending", time.Since(sent).Round(time.Millisecond))
+		if q := hashParams(b).Get("live"); q != "1" {
+			t.Fatalf("URL live=%q", q)
+		}
+		b.Screenshot("live")
+		b.Do(chromedp.Click(`#pause`), waitJS(`document.getElementById('liveinfo').dataset.state === 'paused'`, 2*time.Second))
+	})
+}
