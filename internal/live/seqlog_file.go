@@ -138,6 +138,11 @@ func readLogFile(path string, epoch int64, l *seqLog) error {
 	if err != nil {
 		return err
 	}
+	return parseLog(b, epoch, l)
+}
+
+// parseLog appends the segments of a log file's bytes to l.
+func parseLog(b []byte, epoch int64, l *seqLog) error {
 	for len(b) >= recordHeader {
 		n := int(binary.LittleEndian.Uint32(b))
 		sum := binary.LittleEndian.Uint32(b[4:])
