@@ -51,12 +51,14 @@ func TestSentryGoLogs(t *testing.T) {
 	}
 
 	got := s.waitIssues("project=billing", 1, 2)
-	if got[0].Title != "cache miss for key 42" || got[0].LatestTraceID != trace {
-		t.Fatalf("message issue %+v", got[0])
-	}
 	evs := issueEvents(t, s, got[0].ShortID)
-	if len(evs) != 2 || evs[0].Message != "cache miss for key 7" || evs[1].Message != "cache miss for key 42" || evs[0].Release != "billing@3.0.0" {
+	// The first event to arrive names the issue (newest is listed first).
+	if len(evs) != 2 || evs[0].Message+"|"+evs[1].Message != "cache miss for key 7|cache miss for key 42" &&
+		evs[0].Message+"|"+evs[1].Message != "cache miss for key 42|cache miss for key 7" {
 		t.Fatalf("message events %+v", evs)
+	}
+	if got[0].Title != evs[1].Message || got[0].LatestTraceID != trace || evs[0].Release != "billing@3.0.0" || evs[0].Level != "info" {
+		t.Fatalf("message issue %+v, events %+v", got[0], evs)
 	}
 
 	rows := s.waitRows("index:billing", 6)

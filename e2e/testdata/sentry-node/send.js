@@ -89,6 +89,7 @@ async function main() {
   // A request's trace, as a traced HTTP server would continue it from an
   // incoming sentry-trace header: errors and logs below carry its trace id.
   Sentry.continueTrace({ sentryTrace: `${traceId}-a1b2c3d4e5f60718-1`, baggage: undefined }, function handleRequest() {
+    Sentry.logger.trace('cart loaded from session');
     Sentry.logger.info('checkout started', { orderId: 1001, amount: 25.5, vip: true });
     ids.charge1 = checkout(1001);
     ids.charge2 = checkout(1002);
@@ -97,6 +98,7 @@ async function main() {
     ids.stock = reserveStock('SKU-7');
     ids.message = Sentry.captureMessage('payment provider slow: 1234 ms', 'warning');
     ids.big = priceCart(bigCart());
+    Sentry.logger.fatal('checkout worker out of memory', { rssMiB: 2048 });
   });
   const flushed = await Sentry.flush(5000);
   if (!flushed) {
