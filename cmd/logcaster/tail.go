@@ -170,6 +170,7 @@ func (t *tailer) handle(id, typ, data string) (done bool) {
 		Count  int    `json:"count"`
 		Resume string `json:"resume_cursor"`
 		From   string `json:"from_cursor"`
+		To     string `json:"to_cursor"`
 		Reason string `json:"reason"`
 	}
 	switch typ {
@@ -188,12 +189,18 @@ func (t *tailer) handle(id, typ, data string) (done bool) {
 		_ = json.Unmarshal([]byte(data), &notice)
 		fmt.Fprintf(t.stderr, "logcaster tail: %d events did not fit this terminal's buffer; resuming from %s\n", notice.Count, notice.Resume)
 		// Reconnect from the cursor: the server replays what was lost
-		// from its ring, in order.
+		// from its ring or its store, in order.
 		t.cursor = notice.Resume
 		return true
 	case "gap":
 		_ = json.Unmarshal([]byte(data), &notice)
-		fmt.Fprintf(t.stderr, "logcaster tail: events after %s are not shown (%s)\n", notice.From, notice.Reason)
+		if notice.To != "" {
+			fmt.Fprintf(t.stderr, "logcaster tail: events after %s up to %s are not shown (%s)\n", notice.From, notice.To, notice.Reason)
+			// A reconnect from here on need not be told again.
+			t.cursor = notice.To
+		} else {
+			fmt.Fprintf(t.stderr, "logcaster tail: events after %s are not shown (%s)\n", notice.From, notice.Reason)
+		}
 	case "idle", "end":
 		_ = json.Unmarshal([]byte(data), &notice)
 		if notice.Resume != "" {
