@@ -24,7 +24,7 @@ const svgNS = 'http://www.w3.org/2000/svg';
 // sparkline draws counts (oldest first) as an SVG bar chart of w×h pixels.
 // Empty hours get a 1-pixel baseline tick, so a quiet day still reads as a
 // timeline rather than as nothing drawn.
-export function sparkline(counts, w = 96, h = 24, label = 'events per hour, last 24 hours') {
+export function sparkline(counts, w = 96, h = 24) {
   const svg = document.createElementNS(svgNS, 'svg');
   svg.setAttribute('class', 'spark');
   svg.setAttribute('width', String(w));
@@ -33,9 +33,10 @@ export function sparkline(counts, w = 96, h = 24, label = 'events per hour, last
   svg.setAttribute('role', 'img');
   const vals = counts && counts.length ? counts : [0];
   const total = vals.reduce((a, b) => a + b, 0);
-  svg.setAttribute('aria-label', `${total} ${label}`);
+  const label = `${total} event${total === 1 ? '' : 's'} in the last ${vals.length} hours`;
+  svg.setAttribute('aria-label', label);
   const title = document.createElementNS(svgNS, 'title');
-  title.textContent = `${total} ${label}`;
+  title.textContent = label;
   svg.append(title);
   const max = Math.max(1, ...vals);
   const bw = w / vals.length;
