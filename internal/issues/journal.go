@@ -45,8 +45,9 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 // does). At 5,000 events/s from 64 senders a group holds tens of records,
 // so the journal costs a write and an fsync per group, not per event.
 type journal struct {
-	f    *os.File
-	size int64 // bytes written and buffered
+	f      *os.File
+	size   int64 // bytes written and buffered
+	noSync bool  // Options.NoSync: write, leave syncing to the system
 
 	mu     sync.Mutex
 	cond   *sync.Cond
@@ -147,7 +148,7 @@ func (j *journal) wait(seq uint64) error {
 		j.pend = j.spare[:0]
 		j.mu.Unlock()
 		_, err := j.f.Write(buf)
-		if err == nil {
+		if err == nil && !j.noSync {
 			err = j.f.Sync()
 		}
 		j.mu.Lock()
@@ -177,6 +178,9 @@ func journalPath(dir string, gen uint64) string {
 
 func (j *journal) close() error {
 	err := j.flush()
+	if err == nil && j.noSync {
+		err = j.f.Sync()
+	}
 	if cerr := j.f.Close(); err == nil {
 		err = cerr
 	}

@@ -4,12 +4,14 @@
 // short id, counts, users, tags, an hourly sparkline and a status.
 //
 // Promises: every state change (project created, event counted, status
-// set) is appended to a journal with a CRC per record before it is visible
-// to readers through the API, and the journal is fsynced as Options.Sync
-// says; Open replays a snapshot and the journal, so the state survives a
-// restart and a kill -9 (up to the sync interval with SyncInterval). The
-// Tracker is safe for concurrent use; the pipeline subscriber never blocks
-// ingest: it drops (and counts) batches when its queue is full.
+// set) is appended to a journal with a CRC per record, in the order the
+// changes are applied; the call that made a change returns only once its
+// record is written and fsynced (records of concurrent callers share one
+// write and one fsync), or written only with Options.NoSync. Open replays
+// a snapshot and the journal, so the state survives a restart and a
+// kill -9. The Tracker is safe for concurrent use; the pipeline subscriber
+// never blocks ingest: it drops (and counts) batches when its queue is
+// full.
 package issues
 
 import (

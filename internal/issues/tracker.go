@@ -28,6 +28,10 @@ type Options struct {
 	// CompactBytes is the journal size at which the state is written to a
 	// new snapshot and the journal started afresh.
 	CompactBytes int64
+	// NoSync writes the journal without fsync (for --sync=none and tests):
+	// a kill -9 loses nothing, a power loss what the system had not
+	// written back.
+	NoSync bool
 	// QueueBatches bounds the subscriber's queue of log batches; past it
 	// batches are dropped from issue tracking (they are stored anyway) and
 	// counted in Dropped.
@@ -159,6 +163,7 @@ func Open(opts Options) (*Tracker, error) {
 	if err != nil {
 		return nil, err
 	}
+	j.noSync = opts.NoSync
 	t.j = j
 	t.removeOldJournals()
 	t.sub.start(t, opts.QueueBatches)
@@ -532,6 +537,7 @@ func (t *Tracker) compact(force bool) error {
 	if err != nil {
 		return err
 	}
+	j.noSync = t.opts.NoSync
 	old := t.j
 	t.j, t.gen = j, s.Gen
 	// Writers that appended to the old journal wait on it; its records are
