@@ -131,10 +131,10 @@ func waitJS(expr string, d time.Duration) chromedp.Action[chromedp.Void] {
 }
 
 // evalJS evaluates a JavaScript expression in the page and returns its
-// value decoded into T; it fails the test on error.
+// value (a promise's, awaited) decoded into T; it fails the test on error.
 func evalJS[T any](b *browser, expr string) T {
 	b.t.Helper()
-	v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		b.Screenshot("failed")
 		b.t.Fatalf("evaluate %s: %v", expr, err)

@@ -35,10 +35,14 @@ export class FieldSidebar {
       names = await getJSON('/api/v1/field_names?' + qs({ q: req.q, start: req.start, end: req.end, sample: 1000 }), signal);
     } catch (e) {
       if (e.name === 'AbortError') return;
-      this.root.replaceChildren(el('h4', null, 'Fields'), errorBox(e));
+      // A bad query is explained next to the query box; say so briefly.
+      this.root.replaceChildren(el('h4', null, 'Fields'), e.status === 400
+        ? el('div', { class: 'muted small' }, 'No fields: the query has an error.')
+        : errorBox(e));
       return;
     }
     this.names = names;
+    this.sampled = names.reduce((m, n) => Math.max(m, n.hits), 0) || 1;
     const list = el('div', { class: 'fieldlist' });
     for (const { name, hits } of names) {
       if (name === 'timestamp') continue;
@@ -52,7 +56,7 @@ export class FieldSidebar {
     const vals = el('ul', { class: 'fvals' });
     const box = el('div', { class: 'field', dataset: { field: name } });
     const head = el('button', {
-      class: 'fname', type: 'button', title: `${hits} of the newest sampled events have ${name}`,
+      class: 'fname', type: 'button', title: `${hits} of the ${this.sampled} newest matching events have ${name}`,
       'aria-expanded': String(this.open.has(name)),
       onclick: () => {
         if (this.open.has(name)) {
@@ -65,7 +69,7 @@ export class FieldSidebar {
           this.loadValues(name, vals, signal);
         }
       },
-    }, el('span', { class: 'mono' }, name), el('span', { class: 'muted small' }, shortNum(hits)));
+    }, el('span', { class: 'mono' }, name), el('span', { class: 'muted small' }, Math.round((100 * hits) / this.sampled) + '%'));
     box.append(head, vals);
     if (this.open.has(name) && !NO_VALUES.has(name)) this.loadValues(name, vals, signal);
     return box;

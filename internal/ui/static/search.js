@@ -73,6 +73,10 @@ class SearchPage {
       placeholder: 'Search: words, "phrases", field:value, | stats …   (press / to focus)',
     });
     this.input.value = s.q === '*' ? '' : s.q;
+    this.input.addEventListener('beforeinput', (e) => {
+      if (this.swallowSlash && e.data === '/') e.preventDefault();
+      this.swallowSlash = false;
+    });
     this.input.addEventListener('keydown', (e) => {
       if (this.ac.key(e)) {
         e.preventDefault();
@@ -154,6 +158,10 @@ class SearchPage {
     const typing = t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement;
     if (e.key === '/' && !typing && !e.ctrlKey && !e.metaKey) {
       e.preventDefault();
+      // Some browsers (and DevTools key events) still deliver the "/"
+      // to the box that just got focus; the box swallows that one.
+      this.swallowSlash = true;
+      setTimeout(() => { this.swallowSlash = false; }, 100);
       this.input.focus();
       this.input.select();
     } else if (e.key === 'Escape') {
