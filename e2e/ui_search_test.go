@@ -282,7 +282,29 @@ func TestUISearch(t *testing.T) {
 			t.Fatalf("%d rows in the DOM for 10,000 results", n)
 		}
 		drawMs := evalJS[string](b, `document.querySelector('#hist canvas').dataset.drawMs`)
-		t.Logf("histogram drawn in %s ms", drawMs)
+		t.Logf("histogram of the page drawn in %s ms", drawMs)
+		// A million events behind 120 bars of six levels: the drawing
+		// costs the same, since it sees only the buckets.
+		million := evalJS[[]float64](b, `import('/static/histogram.js').then(m => {
+			const box = document.createElement('div');
+			box.className = 'hist';
+			document.body.append(box);
+			const h = new m.Histogram(box, {});
+			const start = Date.now() - 3600e3, step = 30e3, rows = [];
+			const levels = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+			for (let i = 0; i < 120; i++) for (let l = 0; l < 6; l++)
+				rows.push({_time: new Date(Math.floor(start / step) * step + i * step).toISOString(), level: levels[l], hits: String(l === 5 ? 1400 - 1 : 1400)});
+			const t0 = performance.now();
+			const total = h.setData({start, end: start + 3600e3, stepMs: step, rows});
+			const ms = performance.now() - t0;
+			h.destroy();
+			box.remove();
+			return [total, ms];
+		})`)
+		t.Logf("histogram of %.0f events drawn in %.2f ms", million[0], million[1])
+		if million[0] != 120*(6*1400-1) || million[1] > 300 {
+			t.Errorf("1M histogram: %.0f events in %.1f ms", million[0], million[1])
+		}
 		// Scroll through the list a frame at a time and time the frames.
 		stats := evalJS[[]float64](b, `new Promise(done => {
 			const sc = document.getElementById('results');
@@ -461,4 +483,27 @@ func TestUISearch(t *testing.T) {
 		b.Screenshot("live")
 		b.Do(chromedp.Click(`#pause`), waitJS(`document.getElementById('liveinfo').dataset.state === 'paused'`, 2*time.Second))
 	})
+}
+
+// TestUIErrors checks that a server error shows in place with a hint,
+// never a blank page: here every query times out.
+func TestUIErrors(t *testing.T) {
+	s := startServer(t, "", "--query-timeout", "1ns")
+	b := newBrowser(t, time.Minute)
+	b.Do(chromedp.Navigate(s.uiURL("#/search?q=timeout")))
+	b.Do(waitJS(`document.documentElement.dataset.ready === 'search' && document.querySelector('#error .error-box')`, 10*time.Second))
+	if st := evalJS[string](b, `document.querySelector('#error .error-box').dataset.status`); st != "504" {
+		t.Fatalf("status %s, want 504", st)
+	}
+	text := evalJS[string](b, `document.querySelector('#error .error-box').textContent`)
+	if !strings.Contains(text, "timed out") || !strings.Contains(text, "Narrow the time range") {
+		t.Fatalf("error box %q", text)
+	}
+	b.Screenshot("timeout")
+	// A page that does not exist says so.
+	b.Do(chromedp.Navigate(s.uiURL("#/nosuchpage")))
+	b.Do(waitJS(`document.documentElement.dataset.ready === 'nosuchpage'`, 5*time.Second))
+	if txt := evalJS[string](b, `document.getElementById('page').textContent`); !strings.Contains(txt, "not available") {
+		t.Fatalf("unknown page shows %q", txt)
+	}
 }

@@ -119,3 +119,39 @@ func TestAcceptsGzip(t *testing.T) {
 		}
 	}
 }
+
+// FuzzHeaders feeds Accept-Encoding and If-None-Match values to the
+// handler: whatever they hold, it answers 200 or 304, and a gzip answer
+// decompresses to the file.
+func FuzzHeaders(f *testing.F) {
+	for _, s := range []string{"gzip", "gzip;q=0", " GZIP ; q=0.5 ,br", "*", "", ",,;;", "gzip;q=", `"abc"`, `W/"x", *`} {
+		f.Add(s, s)
+	}
+	want, err := os.ReadFile(filepath.Join("static", "app.js"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := Handler()
+	f.Fuzz(func(t *testing.T, accept, match string) {
+		resp := get(t, h, "GET", "/static/app.js", map[string]string{"Accept-Encoding": accept, "If-None-Match": match})
+		switch resp.StatusCode {
+		case http.StatusNotModified:
+			return
+		case http.StatusOK:
+		default:
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		var body io.Reader = resp.Body
+		if resp.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body = zr
+		}
+		got, err := io.ReadAll(body)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("body differs (%v)", err)
+		}
+	})
+}

@@ -9,7 +9,7 @@
 // logs, r resolve, i ignore, u unresolve, Esc back to the list.
 
 import { getJSON, errorBox, showError, el } from './api.js';
-import { ensureStyles, sparkline, timeEl, statusBadge, levelBadge, patchStatus } from './issues.js';
+import { ensureStyles, fill, sparkline, timeEl, statusBadge, levelBadge, patchStatus } from './issues.js';
 
 // traceMarginMs widens the Search range around the event and its request
 // logs: a request's logs come from before the error (the request began
@@ -143,18 +143,18 @@ export async function render(root, params, ctx) {
   const side = el('div', null,
     el('section', null, el('h3', null, 'Tags'), el('div', { id: 'issue-tags' })),
     el('section', { id: 'event-info' }));
-  root.replaceChildren(el('div', { class: 'ipage issue' },
+  fill(root, el('div', { class: 'ipage issue' },
     el('div', null, el('a', { href: '#/issues' }, '← Issues')),
     head, actionMsg,
     el('div', { class: 'igrid' }, el('div', null, evSection), side)));
 
   const drawHead = () => {
-    actions.replaceChildren(...STATUS_ACTIONS.map((a) => {
+    fill(actions, ...STATUS_ACTIONS.map((a) => {
       const b = el('button', { type: 'button', id: 'act-' + a.key, disabled: a.current(issue) }, a.label);
       b.addEventListener('click', () => setStatus(a.change));
       return b;
     }));
-    head.replaceChildren(
+    fill(head,
       el('div', { class: 'meta' }, levelBadge(issue.level), ' ', el('span', { class: 'mono' }, issue.short_id), ' · ', issue.project || 'no project', ' ', statusBadge(issue)),
       el('h2', { class: 'title', id: 'issue-title' }, issue.title),
       issue.culprit ? el('div', { class: 'culprit', id: 'issue-culprit' }, issue.culprit) : null,
@@ -165,19 +165,19 @@ export async function render(root, params, ctx) {
         el('div', { class: 'figure' }, el('span', { class: 'v' }, timeEl(issue.last_seen)), el('span', { class: 'k' }, 'last seen')),
         el('div', { class: 'figure' }, sparkline(issue.hourly || [], 192, 36), el('span', { class: 'k' }, 'last 24 hours'))),
       actions);
-    document.getElementById('issue-tags').replaceChildren(tagsEl(issue));
+    fill(document.getElementById('issue-tags'), tagsEl(issue));
   };
 
   async function setStatus(change) {
     for (const b of actions.querySelectorAll('button')) b.disabled = true;
-    actionMsg.replaceChildren();
+    fill(actionMsg);
     try {
       issue = await patchStatus(issue.id, change);
       if (!alive) return;
-      actionMsg.replaceChildren(el('div', { class: 'muted', role: 'status' }, 'Status set to ' + issue.status + (issue.in_next_release ? ' (in next release)' : '') + '.'));
+      fill(actionMsg, el('div', { class: 'muted', role: 'status' }, 'Status set to ' + issue.status + (issue.in_next_release ? ' (in next release)' : '') + '.'));
     } catch (e) {
       if (!alive) return;
-      actionMsg.replaceChildren(errorBox(e));
+      fill(actionMsg, errorBox(e));
     }
     drawHead();
   }
@@ -187,12 +187,12 @@ export async function render(root, params, ctx) {
   let logsSeq = 0;
   async function loadLogs(ev, box, link) {
     const my = ++logsSeq;
-    box.replaceChildren(el('span', { class: 'muted' }, 'Loading request logs…'));
+    fill(box, el('span', { class: 'muted' }, 'Loading request logs…'));
     let ans;
     try {
       ans = await getJSON(`/api/v1/issues/${encodeURIComponent(issue.id)}/events/${encodeURIComponent(ev.event_id)}/logs`);
     } catch (e) {
-      if (alive && my === logsSeq) box.replaceChildren(errorBox(e));
+      if (alive && my === logsSeq) fill(box, errorBox(e));
       return;
     }
     if (!alive || my !== logsSeq) return;
@@ -201,7 +201,7 @@ export async function render(root, params, ctx) {
     link.href = searchLink(ev.trace_id, times);
     box.dataset.count = String(logs.length);
     const n = logs.length;
-    box.replaceChildren(
+    fill(box,
       el('div', { class: 'muted small' }, `${n}${n >= 1000 ? '+' : ''} event${n === 1 ? '' : 's'} with this trace id${n > previewLogs ? `, newest ${previewLogs} shown` : ''}:`),
       el('ul', { class: 'tracelogs' }, logs.slice(0, previewLogs).map((r) => el('li', null,
         el('time', { datetime: r.timestamp, title: r.timestamp }, new Date(Date.parse(r.timestamp)).toLocaleTimeString()),
@@ -213,8 +213,8 @@ export async function render(root, params, ctx) {
   const drawEvent = () => {
     logsLink = null;
     if (!events.length) {
-      evSection.replaceChildren(el('div', { class: 'muted' }, 'No events kept for this issue.'));
-      document.getElementById('event-info').replaceChildren();
+      fill(evSection, el('div', { class: 'muted' }, 'No events kept for this issue.'));
+      fill(document.getElementById('event-info'));
       return;
     }
     const ev = events[pos];
@@ -230,7 +230,7 @@ export async function render(root, params, ctx) {
     }, 'Request logs');
     if (ev.trace_id) logsLink = link;
     const logsBox = el('div', { id: 'trace-logs' });
-    evSection.replaceChildren(
+    fill(evSection,
       el('div', { class: 'evnav' },
         el('h3', { style: 'margin:0' }, 'Event'),
         newer, el('span', { class: 'pos', id: 'ev-pos' }, `${pos + 1} of ${events.length}`), older,
@@ -243,7 +243,7 @@ export async function render(root, params, ctx) {
       el('div', { class: 'actions' }, link, ev.trace_id ? el('span', { class: 'mono small' }, 'trace_id ' + ev.trace_id) : el('span', { class: 'muted small' }, 'This event carries no trace id, so there are no request logs to link.')),
       logsBox);
     const tags = Object.entries(ev.tags || {}).sort(([a], [b]) => (a < b ? -1 : 1));
-    document.getElementById('event-info').replaceChildren(el('h3', null, 'This event'), kvTable([
+    fill(document.getElementById('event-info'), el('h3', null, 'This event'), kvTable([
       ['level', ev.level], ['time', ev.timestamp], ['release', ev.release], ['environment', ev.environment],
       ['server', ev.server_name], ['platform', ev.platform], ['logger', ev.logger], ['user', ev.user_id || ev.user_ip],
       ['trace_id', ev.trace_id], ['fingerprint', (ev.fingerprint || []).join(' ')], ...tags,

@@ -19,6 +19,13 @@ export function ensureStyles() {
   document.head.append(el('link', { rel: 'stylesheet', href: '/static/issues.css', 'data-issues-css': '' }));
 }
 
+// fill replaces node's children with kids, leaving out null, undefined and
+// false (replaceChildren itself would print them as text).
+export function fill(node, ...kids) {
+  node.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
+  return node;
+}
+
 const svgNS = 'http://www.w3.org/2000/svg';
 
 // sparkline draws counts (oldest first) as an SVG bar chart of w×h pixels.

@@ -10,7 +10,7 @@
 // last known state more than a blank page.
 
 import { errorBox, el } from './api.js';
-import { ensureStyles } from './issues.js';
+import { ensureStyles, fill } from './issues.js';
 
 // refreshMs is how often the page reads the server again. The first
 // second read comes sooner, so the rate shows quickly.
@@ -182,21 +182,21 @@ function draw(view, cur, prev) {
   const dropped = total(sumBy(cur.samples, 'logcaster_dropped_events_total'));
   const issues = sumBy(cur.samples, 'logcaster_issues', 'status');
   const live = total(sumBy(cur.samples, 'logcaster_live_subscribers'));
-  const fill = q.capacity ? q.size / q.capacity : 0;
+  const qfill = q.capacity ? q.size / q.capacity : 0;
   const disk = (h.checks && h.checks.disk && h.checks.disk.details) || {};
   const nDays = days(st.oldest_day, st.newest_day);
 
   const protoLines = (m, fmt) => Object.keys(m).sort().filter((k) => m[k] > 0)
     .map((k) => el('div', { class: 'sub', dataset: { protocol: k } }, `${k}: ${fmt(m[k])}`));
 
-  view.cards.replaceChildren(
+  fill(view.cards,
     card('st-rate', 'Ingest rate',
       el('div', { class: 'big', id: 'rate' }, prev ? rate(rateTotal) : 'measuring…'), el('div', { class: 'sub' }, 'events/s'),
       ...(prev ? protoLines(rates, (v) => rate(v) + '/s') : []),
       el('div', { class: 'sub' }, `${num(total(ingested))} events since start`)),
     card('st-queue', 'Queue',
-      el('div', { class: 'big', id: 'queue-fill' }, `${(fill * 100).toFixed(fill > 0 && fill < 0.01 ? 2 : 0)}%`),
-      meter(fill),
+      el('div', { class: 'big', id: 'queue-fill' }, `${(qfill * 100).toFixed(qfill > 0 && qfill < 0.01 ? 2 : 0)}%`),
+      meter(qfill),
       el('div', { class: 'sub' }, `${num(q.size)} of ${num(q.capacity)} events waiting for the store`)),
     card('st-conns', 'Connections',
       el('div', { class: 'big', id: 'conns' }, num(total(conns))),
@@ -219,10 +219,10 @@ function draw(view, cur, prev) {
       el('a', { href: '#/issues', class: 'small' }, 'Open the issues')));
 
   const names = Object.keys(h.checks || {}).sort();
-  view.overall.replaceChildren('Overall ', hs(h.status), h.version ? el('span', { class: 'muted small' }, ` · version ${h.version}`) : null,
+  fill(view.overall, 'Overall ', hs(h.status), h.version ? el('span', { class: 'muted small' }, ` · version ${h.version}`) : null,
     el('span', { class: 'muted small' }, ` · up ${duration(h.uptime_seconds)}`),
     cur.healthCode !== 200 ? el('span', { class: 'stale' }, ` · /health answered ${cur.healthCode}`) : null);
-  view.checks.replaceChildren(el('table', { class: 'grid', id: 'checks' },
+  fill(view.checks, el('table', { class: 'grid', id: 'checks' },
     el('thead', null, el('tr', null, el('th', null, 'Part'), el('th', null, 'Status'), el('th', null, 'Latency'), el('th', null, 'Details'))),
     el('tbody', null, names.map((n) => {
       const c = h.checks[n];
@@ -243,7 +243,7 @@ export async function render(root, params, ctx) {
     cards: el('div', { class: 'cards', id: 'cards' }),
     checks: el('div', { class: 'tablewrap' }),
   };
-  root.replaceChildren(el('div', { class: 'ipage status' },
+  fill(root, el('div', { class: 'ipage status' },
     el('div', { class: 'pagehead' }, el('h2', null, 'Status'), view.overall, el('span', { class: 'spacer' }), view.updated),
     view.msg, view.cards,
     el('section', null, el('h3', null, 'Health of each part'), view.checks)));
@@ -258,7 +258,7 @@ export async function render(root, params, ctx) {
       const cur = await read(ctl.signal);
       if (stopped) return;
       draw(view, cur, prev);
-      view.msg.replaceChildren();
+      fill(view.msg);
       root.firstChild.classList.remove('is-stale');
       prev = cur;
       reads++;
@@ -266,7 +266,7 @@ export async function render(root, params, ctx) {
       if (stopped || e.name === 'AbortError') return;
       const box = errorBox(e);
       if (prev) box.querySelector('h3').textContent = 'Refresh failed; the figures below are from ' + view.updated.textContent.replace('updated ', '');
-      view.msg.replaceChildren(box);
+      fill(view.msg, box);
       root.firstChild.classList.add('is-stale');
     }
     if (!stopped) timer = setTimeout(tick, reads === 1 ? firstRateMs : refreshMs);
