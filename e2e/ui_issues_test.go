@@ -53,6 +53,53 @@ func captureWithTrace(t *testing.T, hub *sentry.Hub, trace string, capture func(
 	return string(*id)
 }
 
+// captureRefundThroughStdlib raises the refund error inside a standard
+// library callback, so the stack has frames that are not in-app between
+// in-app ones, for the issue page to fold.
+func captureRefundThroughStdlib(h *sentry.Hub, id int) *sentry.EventID {
+	var out *sentry.EventID
+	strings.IndexFunc("x", func(rune) bool {
+		out = captureRefund(h, id)
+		return true
+	})
+	return out
+}
+
+// pageFrames compares the first (raised) exception the issue page shows
+// with the API's event: in-app frames shown, the others folded behind
+// "N more frames". It returns the number of folded frames.
+func pageFrames(t *testing.T, b *browser, ev eventJSON) int {
+	t.Helper()
+	raised := ev.Exceptions[len(ev.Exceptions)-1]
+	inApp, other := 0, 0
+	var fns []string
+	for i := len(raised.Frames) - 1; i >= 0; i-- {
+		if raised.Frames[i].InApp {
+			inApp++
+			fns = append(fns, raised.Frames[i].Function)
+		} else {
+			other++
+		}
+	}
+	if inApp == 0 {
+		t.Fatalf("no in-app frame in %+v", raised)
+	}
+	shown := evalJS[[]string](b, `[...document.querySelectorAll('#event .exc:first-child .frames > li.inapp .fn')].map(e => e.textContent)`)
+	folded := evalJS[[]string](b, `[...document.querySelectorAll('#event .exc:first-child .fold-toggle')].map(b => b.textContent)`)
+	foldedN := 0
+	for _, f := range folded {
+		n, err := strconv.Atoi(strings.Fields(f)[0])
+		if err != nil || !strings.HasSuffix(f, "more frames") && !strings.HasSuffix(f, "more frame") {
+			t.Fatalf("fold button %q", f)
+		}
+		foldedN += n
+	}
+	if strings.Join(shown, " ") != strings.Join(fns, " ") || foldedN != other {
+		t.Fatalf("frames: in-app %q shown and %d folded (%q); want %q and %d", shown, foldedN, folded, fns, other)
+	}
+	return other
+}
+
 // sendRequestLogs writes uiRequestLogs as JSON lines over the TCP port,
 // each a second apart and just before now, and waits until every trace's
 // logs are searchable (TCP carries no acknowledgement).
@@ -123,7 +170,7 @@ func TestUIIssues(t *testing.T) {
 	charge1 := captureWithTrace(t, hub, uiTraces[0], captureCharge, 1)
 	hub.Scope().SetUser(sentry.User{ID: "u-2"})
 	charge2 := captureWithTrace(t, hub, uiTraces[1], captureCharge, 2)
-	captureWithTrace(t, hub, uiTraces[2], captureRefund, 3)
+	captureWithTrace(t, hub, uiTraces[2], captureRefundThroughStdlib, 3)
 	sendRequestLogs(t, s)
 
 	got := s.waitIssues("project=shop&sort=count", 2, 3)
@@ -136,18 +183,6 @@ func TestUIIssues(t *testing.T) {
 	evs := issueEvents(t, s, charge.ShortID)
 	if len(evs) != 2 || evs[0].EventID != charge2 || evs[1].EventID != charge1 {
 		t.Fatalf("charge events %+v", evs)
-	}
-	raised := evs[0].Exceptions[len(evs[0].Exceptions)-1]
-	inApp, other := 0, 0
-	for _, f := range raised.Frames {
-		if f.InApp {
-			inApp++
-		} else {
-			other++
-		}
-	}
-	if inApp == 0 || !strings.Contains(inAppFunctions(evs[0]), "captureCharge") {
-		t.Fatalf("no in-app captureCharge frame in %+v", raised)
 	}
 	// The trace of the newest charge event holds its request logs and the
 	// error itself, which a Sentry event also is as a log event.
@@ -195,26 +230,9 @@ func TestUIIssues(t *testing.T) {
 	if n := evalJS[string](b, `document.getElementById('issue-count').textContent`); n != "2" {
 		t.Fatalf("issue count %q", n)
 	}
-	shownInApp := evalJS[int](b, `document.querySelectorAll('#event .exc:first-child .frames > li.inapp').length`)
-	folded := evalJS[[]string](b, `[...document.querySelectorAll('#event .exc:first-child .fold-toggle')].map(b => b.textContent)`)
-	foldedN := 0
-	for _, f := range folded {
-		n, _ := strconv.Atoi(strings.Fields(f)[0])
-		foldedN += n
-	}
-	if shownInApp != inApp || foldedN != other {
-		t.Fatalf("frames: %d in-app shown and %d folded (%q), want %d and %d", shownInApp, foldedN, folded, inApp, other)
-	}
-	fns := evalJS[[]string](b, `[...document.querySelectorAll('#event .exc:first-child .frames > li.inapp .fn')].map(e => e.textContent)`)
-	if !strings.Contains(strings.Join(fns, " "), "captureCharge") {
-		t.Fatalf("in-app frames shown: %q", fns)
-	}
-	if other > 0 {
-		// Unfolding shows the rest.
-		b.Do(chromedp.Click(`#event .exc:first-child .fold-toggle`))
-		if hidden := evalJS[bool](b, `document.querySelector('#event .exc:first-child li.fold ol').hidden`); hidden {
-			t.Fatal("unfolding showed no frames")
-		}
+	pageFrames(t, b, evs[0])
+	if evalJS[bool](b, `[...document.querySelectorAll('#page *')].some(e => [...e.childNodes].some(n => n.nodeType === 3 && /^(null|undefined)$/.test(n.textContent)))`) {
+		t.Fatal("the issue page prints null or undefined")
 	}
 	if tags := evalJS[string](b, `document.getElementById('issue-tags').textContent`); !strings.Contains(tags, "shop@2.1") {
 		t.Fatalf("tags %q", tags)
@@ -256,6 +274,19 @@ func TestUIIssues(t *testing.T) {
 	if got := s.issues("status=resolved"); len(got) != 1 || got[0].ShortID != charge.ShortID {
 		t.Fatalf("after resolve: %+v", got)
 	}
+	// The refund went through strings.IndexFunc: its page folds the
+	// standard library's frames between the in-app ones, and unfolds them.
+	b.Do(chromedp.Navigate(s.uiURL("#/issues/" + refund.ShortID)))
+	waitPage(b, "issue")
+	if folded := pageFrames(t, b, issueEvents(t, s, refund.ShortID)[0]); folded == 0 {
+		t.Fatal("the refund's stack has no frame to fold")
+	}
+	b.Do(chromedp.Click(`#event .exc:first-child .fold-toggle`))
+	if hidden := evalJS[bool](b, `document.querySelector('#event .exc:first-child li.fold ol').hidden`); hidden {
+		t.Fatal("unfolding showed no frames")
+	}
+	b.Screenshot("issue-folded")
+
 	// Bulk ignore from the list: the resolved one is gone from the
 	// default (unresolved) list, the other is selected and ignored.
 	b.Do(chromedp.Navigate(s.uiURL("#/issues")))

@@ -88,7 +88,7 @@ function stackTrace(ev) {
       items.push(el('li', { class: 'fold' }, btn, inner));
     }
     return el('div', { class: 'exc' },
-      k > 0 ? el('div', { class: 'muted small' }, 'which was caused by / wrapped') : null,
+      k > 0 ? el('div', { class: 'muted small' }, 'caused by') : null,
       el('div', { class: 'etype' }, ex.type || 'Error', ex.module ? el('span', { class: 'muted' }, ' (' + ex.module + ')') : null),
       ex.value ? el('div', { class: 'evalue' }, ex.value) : null,
       frames.length ? el('ol', { class: 'frames' }, items) : el('div', { class: 'muted small' }, 'no frames'));
