@@ -6,9 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -162,8 +166,9 @@ func newBenchServer(tb testing.TB) *benchServer {
 	return &benchServer{url: srv.URL, key: p.Key, tr: tr}
 }
 
-// send posts bodies[from:to] through one keep-alive connection per sender.
-func (s *benchServer) send(tb testing.TB, senders int, bodies [][]byte) {
+// send posts n requests, request i with body i%len(bodies), through one
+// keep-alive connection per sender.
+func (s *benchServer) send(tb testing.TB, senders, n int, bodies [][]byte) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders, MaxConnsPerHost: senders}}
 	defer client.CloseIdleConnections()
 	var next atomic.Int64
@@ -175,10 +180,10 @@ func (s *benchServer) send(tb testing.TB, senders int, bodies [][]byte) {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(bodies) || failed.Load() != nil {
+				if i >= n || failed.Load() != nil {
 					return
 				}
-				req, _ := http.NewRequest("POST", s.url+"/api/web/envelope/", bytes.NewReader(bodies[i]))
+				req, _ := http.NewRequest("POST", s.url+"/api/web/envelope/", bytes.NewReader(bodies[i%len(bodies)]))
 				req.Header.Set("Content-Type", "application/x-sentry-envelope")
 				req.Header.Set("X-Sentry-Auth", "Sentry sentry_version=7, sentry_client=sentry.go/0.30.0, sentry_key="+s.key)
 				resp, err := client.Do(req)
@@ -204,27 +209,69 @@ func (s *benchServer) send(tb testing.TB, senders int, bodies [][]byte) {
 // benchSenders is how many SDKs post at once, as many web workers would.
 const benchSenders = 64
 
+// benchBodies bounds the distinct bodies a benchmark builds (2.7 KiB
+// each): 1M of them would take the memory the server is measured in. A
+// multiple of 1,000 keeps each body's kind at i%1000.
+const benchBodies = 20000
+
 // BenchmarkServer posts sentry-go shaped error envelopes of 1,000 kinds from
 // 64 concurrent senders to a real HTTP server with the real store and
-// tracker, grouping included, and reports events/s (one event an op).
-// Senders and server share the machine's cores, as they do in the issue's
-// "on this machine".
+// tracker, grouping included, and reports events/s (one event an op), the
+// peak RSS of the process and the heap in use at the end. Senders and
+// server share the machine's cores, as they do in the issue's "on this
+// machine". With b.N a multiple of 1,000 it checks that the events made
+// exactly 1,000 issues of b.N/1000 events each (the 1M proof: -benchtime
+// 1000000x).
 //
 //	go test -run XXX -bench Server -benchtime 30000x ./internal/issues/sentry/
 func BenchmarkServer(b *testing.B) {
 	s := newBenchServer(b)
-	bodies := make([][]byte, b.N)
+	bodies := make([][]byte, min(b.N, benchBodies))
 	for i := range bodies {
 		bodies[i] = sdkEnvelope(i%1000, i)
 	}
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	b.ResetTimer()
-	s.send(b, benchSenders, bodies)
+	s.send(b, benchSenders, b.N, bodies)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	if b.N >= 1000 {
-		if _, total, _ := s.tr.List(issues.ListOptions{Limit: 1}); total != 1000 {
+	// CPU per event (server and senders) varies less than events/s when
+	// other work shares the cores.
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/event")
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
+	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-rss-MiB")
+	if b.N >= 1000 && b.N%1000 == 0 {
+		list, total, _ := s.tr.List(issues.ListOptions{Limit: 1000})
+		if total != 1000 {
 			b.Fatalf("%d issues, want 1000", total)
 		}
+		for _, v := range list {
+			if v.Count != int64(b.N/1000) {
+				b.Fatalf("issue %s (%s) has %d events, want %d", v.ShortID, v.Title, v.Count, b.N/1000)
+			}
+		}
 	}
+}
+
+// cpuTime is the user and system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakRSS is the process's peak resident set (VmHWM), 0 if unknown.
+func peakRSS() int64 {
+	data, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
