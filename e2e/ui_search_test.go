@@ -482,6 +482,21 @@ func TestUISearch(t *testing.T) {
 		}
 		b.Screenshot("live")
 		b.Do(chromedp.Click(`#pause`), waitJS(`document.getElementById('liveinfo').dataset.state === 'paused'`, 2*time.Second))
+		// An event sent while paused shows after Resume: the stream picks
+		// up from its cursor.
+		line, _ = json.Marshal(map[string]string{"timestamp": time.Now().UTC().Format(time.RFC3339Nano), "level": "ERROR", "service": "checkout", "message": "liveprobe while paused"})
+		if _, err := conn.Write(append(line, '\n')); err != nil {
+			t.Fatal(err)
+		}
+		s.waitRows("liveprobe paused", 1)
+		has := `[...document.querySelectorAll('#results .row .msg')].some(e => e.textContent === 'liveprobe while paused')`
+		if evalJS[bool](b, has) {
+			t.Fatal("an event showed while paused")
+		}
+		b.Do(chromedp.Click(`#pause`), waitJS(has, 2*time.Second))
+		if n := evalJS[int](b, `[...document.querySelectorAll('#results .row .msg')].filter(e => e.textContent.startsWith('liveprobe')).length`); n != 2 {
+			t.Fatalf("%d probe rows after resume, want 2", n)
+		}
 	})
 }
 

@@ -35,10 +35,9 @@ export class FieldSidebar {
       names = await getJSON('/api/v1/field_names?' + qs({ q: req.q, start: req.start, end: req.end, sample: 1000 }), signal);
     } catch (e) {
       if (e.name === 'AbortError') return;
-      // A bad query is explained next to the query box; say so briefly.
-      this.root.replaceChildren(el('h4', null, 'Fields'), e.status === 400
-        ? el('div', { class: 'muted small' }, 'No fields: the query has an error.')
-        : errorBox(e));
+      // The same error shows in full next to the query box (the field
+      // queries run the same filter); here a line is enough.
+      this.root.replaceChildren(el('h4', null, 'Fields'), el('div', { class: 'muted small field-error' }, 'No fields: ' + e.message));
       return;
     }
     this.names = names;
@@ -110,7 +109,11 @@ export class FieldSidebar {
     const m = this.valueCache.m;
     if (!m.has(name)) {
       const r = this.req;
-      m.set(name, getJSON('/api/v1/field_values?' + qs({ field: name, q: r.q, start: r.start, end: r.end, limit: 50 })).catch(() => []));
+      // A field whose most frequent values are each seen once (ids,
+      // timestamps) has nothing worth offering.
+      m.set(name, getJSON('/api/v1/field_values?' + qs({ field: name, q: r.q, start: r.start, end: r.end, limit: 50 }))
+        .then((vals) => (vals.length >= 20 && vals[0].hits <= 1 ? [] : vals))
+        .catch(() => []));
     }
     return m.get(name);
   }
