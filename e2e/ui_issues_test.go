@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/getsentry/sentry-go"
 )
 
@@ -297,6 +298,41 @@ func TestUIIssues(t *testing.T) {
 	if got := s.issues("status=ignored"); len(got) != 1 || got[0].ShortID != refund.ShortID {
 		t.Fatalf("after bulk ignore: %+v", got)
 	}
+
+	// Keyboard only: j moves to the first issue (the charge, by count), x
+	// selects it, Esc clears, o opens it; n shows the older event and l
+	// opens its request logs: the first trace's 3 logs and the error.
+	b.Do(chromedp.Navigate(s.uiURL("#/issues?status=all&sort=count")))
+	waitPage(b, "issues")
+	b.Do(waitJS(`document.querySelectorAll('#issues li[data-id]').length === 2`, 5*time.Second))
+	b.Do(chromedp.KeyEvent("j"), chromedp.KeyEvent("x"))
+	if sel := evalJS[string](b, `document.getElementById('sel-count').textContent + '|' + document.querySelector('#issues li.sel').dataset.shortId`); sel != "1 selected|"+charge.ShortID {
+		t.Fatalf("after j x: %q", sel)
+	}
+	b.Do(chromedp.KeyEvent(kb.Escape), waitJS(`document.getElementById('sel-count').textContent === '' && !document.querySelector('#issues li.sel')`, 2*time.Second))
+	b.Do(chromedp.KeyEvent("o"))
+	waitPage(b, "issue")
+	b.Do(waitJS(`document.getElementById('issue-title').textContent === `+strconv.Quote(charge.Title), 5*time.Second))
+	b.Do(chromedp.KeyEvent("n"), waitJS(`document.getElementById('ev-pos').textContent === '2 of 2'`, 5*time.Second))
+	b.Do(chromedp.KeyEvent("l"))
+	waitPage(b, "search")
+	if n := searchHits(b); n != uiRequestLogs[uiTraces[0]]+1 {
+		t.Fatalf("l on the older event: Search shows %d events, want %d", n, uiRequestLogs[uiTraces[0]]+1)
+	}
+
+	// A phone: nothing wider than the screen on either page.
+	b.Do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
+	for _, page := range []struct{ hash, route string }{
+		{"#/issues?status=all", "issues"}, {"#/issues/" + refund.ShortID, "issue"}, {"#/status", "status"},
+	} {
+		b.Do(chromedp.Navigate(s.uiURL(page.hash)))
+		waitPage(b, page.route)
+		if w := evalJS[[]int](b, `[document.documentElement.scrollWidth, window.innerWidth]`); w[0] > w[1] {
+			t.Fatalf("%s on a phone: %d px wide in a %d px window", page.hash, w[0], w[1])
+		}
+		b.Screenshot("phone-" + page.route)
+	}
+	b.Do(chromedp.EmulateReset())
 
 	// Errors show in place.
 	b.Do(chromedp.Navigate(s.uiURL("#/issues?status=all&q=colour:red")))
