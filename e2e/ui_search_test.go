@@ -430,6 +430,7 @@ func TestUISearch(t *testing.T) {
 
 	t.Run("Export", func(t *testing.T) {
 		b := b.For(t)
+		b.Do(chromedp.Navigate(s.uiURL("#/status")))
 		csv := evalJS[string](b, `import('/static/export.js').then(m => m.toCSV([{timestamp: 't1', level: 'INFO', message: 'a,"b"', zeta: '1'}, {timestamp: 't2', message: 'two\nlines', alpha: 'x'}]))`)
 		want := "timestamp,level,message,alpha,zeta\r\nt1,INFO,\"a,\"\"b\"\"\",,1\r\nt2,,\"two\nlines\",x,\r\n"
 		if csv != want {
@@ -438,6 +439,53 @@ func TestUISearch(t *testing.T) {
 		nd := evalJS[string](b, `import('/static/export.js').then(m => m.toNDJSON([{a: '1'}, {b: 'é'}]))`)
 		if nd != "{\"a\":\"1\"}\n{\"b\":\"é\"}\n" {
 			t.Fatalf("ndjson %q", nd)
+		}
+	})
+
+	t.Run("QueryHelpers", func(t *testing.T) {
+		b := b.For(t)
+		b.Do(chromedp.Navigate(s.uiURL("#/status")))
+		got := evalJS[[]string](b, `Promise.all([import('/static/query.js'), import('/static/timerange.js')]).then(([q, tr]) => [
+			q.addTerm('*', 'service', 'api', false),
+			q.addTerm('timeout | stats count() by (level)', 'host', 'web-1', false),
+			q.addTerm('a service:=api', 'service', 'api', true),
+			q.addTerm('a -service:=api b', 'service', 'api', false),
+			q.addTerm('a service:=api', 'service', 'api', false),
+			q.addTerm('', 'request.url', 'say "hi" | x', false),
+			q.splitPipes('msg:"a|b" x | top 3 (host)').pipes,
+			q.aggregatePipe('x | sort by (t) | limit 5') + '/' + q.aggregatePipe('x | top 5 (h)'),
+			tr.chooseStep(3600e3).s, tr.chooseStep(15 * 60e3).s, tr.chooseStep(7 * 86400e3).s, tr.chooseStep(24 * 3600e3).s,
+			String(tr.resolveTime('now-15m', 1e12)), String(tr.resolveTime('2026-01-02T03:04:05Z', 0)),
+		])`)
+		want := []string{
+			"service:=api",
+			`timeout host:="web-1" | stats count() by (level)`,
+			"a -service:=api",
+			"a b service:=api",
+			"a service:=api",
+			`request.url:="say \"hi\" | x"`,
+			"| top 3 (host)",
+			"/top",
+			"30s", "10s", "2h", "15m",
+			strconv.FormatInt(1e12-15*60e3, 10), strconv.FormatInt(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).UnixMilli(), 10),
+		}
+		if !slices.Equal(got, want) {
+			for i := range want {
+				if i >= len(got) || got[i] != want[i] {
+					t.Errorf("%d: got %q, want %q", i, got[min(i, len(got)-1)], want[i])
+				}
+			}
+		}
+		// A value quoted by the UI reads back the same in the server.
+		val := `say "hi" | x`
+		q := evalJS[string](b, `import('/static/query.js').then(q => q.termFor('service', `+strconv.Quote(val)+`, false))`)
+		resp, err := http.Get("http://" + s.http + "/api/v1/query?q=" + url.QueryEscape(q) + "&limit=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("server refused %q: %d", q, resp.StatusCode)
 		}
 	})
 

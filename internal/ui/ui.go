@@ -3,6 +3,21 @@
 // internet. Handler answers `/` with the page and `/static/...` with the
 // assets.
 //
+// The files under static/, one a thing:
+//
+//	index.html    the shell: top nav (#/search, #/issues, #/status) and <main id="page">
+//	app.js        hash router; a page is a module exporting render(root, params, ctx)
+//	api.js        getJSON, sendJSON, streamNDJSON, showError/errorBox, el, qs
+//	style.css     design tokens (colours, level colours, spacing) and shared styles
+//	search.js     the Search page; with query.js (query text helpers),
+//	              suggest.js (autocomplete, history), timerange.js (ranges, steps),
+//	              histogram.js, results.js (windowed list), fields.js (sidebar),
+//	              stats.js (chart and table), live.js (tail over SSE), export.js
+//	issues.js, issue.js, status.js, issues.css   the Issues and Status pages
+//
+// The server endpoints the UI needs beyond the query API are
+// /api/v1/field_names and /api/v1/field_values (package query).
+//
 // Promises: every asset is read once, at start; responses carry an ETag
 // (a hash of the content) and Cache-Control: no-cache, so a browser always
 // revalidates and an upgraded server is never shadowed by a stale cache,
