@@ -42,9 +42,10 @@ type entry struct {
 	seq  uint64
 	ev   event.Event
 	size int
-	// line is the NDJSON row, rendered once by the first stream that needs
-	// it (under the hub's lock) and shared by all.
-	line []byte
+	// frame is the SSE event (id, type, data and the blank line) and line
+	// the NDJSON row inside it, rendered once by the first stream that
+	// needs them (under the hub's lock) and shared by all.
+	frame, line []byte
 }
 
 // Hub numbers events, keeps the replay ring and feeds subscriptions.
@@ -252,7 +253,7 @@ func (h *Hub) evict() {
 // render fills e.line and counts it against the ring; callers hold the
 // hub's lock.
 func (h *Hub) render(e *entry) {
-	if e.line != nil {
+	if e.frame != nil {
 		return
 	}
 	r := query.Row{Time: e.ev.Time, HasTime: true, Fields: make([]event.Field, 0, 4+len(e.ev.Fields))}
@@ -267,11 +268,24 @@ func (h *Hub) render(e *entry) {
 		}
 	}
 	r.Fields = append(r.Fields, e.ev.Fields...)
-	line := query.AppendNDJSON(nil, &r)
-	e.line = line[:len(line)-1] // the SSE framing ends the line
-	e.size += len(line)
-	h.ringBytes += int64(len(line))
+	// The whole SSE frame is rendered once and shared: a stream appends
+	// it with one copy (the cursor's formatting was a tenth of the
+	// streams' CPU with 5,000 viewers).
+	fr := make([]byte, 0, sseFrameOverhead+len(e.ev.Message)+64*(4+len(e.ev.Fields)))
+	fr = append(fr, "id: "...)
+	fr = Cursor{h.epoch, e.seq}.AppendText(fr)
+	fr = append(fr, "\nevent: log\ndata: "...)
+	start := len(fr)
+	fr = query.AppendNDJSON(fr, &r)
+	e.line = fr[start : len(fr)-1] // the row without its newline
+	e.frame = append(fr, '\n')
+	e.size += cap(e.frame)
+	h.ringBytes += int64(cap(e.frame))
 }
+
+// sseFrameOverhead is the SSE framing around a row: "id: ", a cursor of two
+// 20-digit numbers, "\nevent: log\ndata: " and the blank line.
+const sseFrameOverhead = 64
 
 // copyEntry copies ev's strings into one allocation, as the batch's arena
 // is reused once the group is written.

@@ -180,6 +180,8 @@ type stream struct {
 	seen map[uint64]int
 	// last is the sequence number of the last event written.
 	last uint64
+	// err is the first write error of a drain; the stream then ends.
+	err error
 }
 
 func (st *stream) flush() error {
@@ -199,6 +201,9 @@ func (st *stream) flush() error {
 			return err
 		}
 		st.buf = st.buf[:0]
+		if cap(st.buf) > 4*writeChunk {
+			st.buf = nil // a history or a replay burst; idle streams stay small
+		}
 	}
 	return st.rc.Flush()
 }
@@ -333,8 +338,13 @@ func rowKey(t int64, index, msg string) uint64 {
 	return d.Sum64() ^ uint64(t)
 }
 
+// writeChunk is the most a stream buffers before writing: a few hundred
+// events, below the 64 KiB a loopback or LAN socket takes in one write.
+const writeChunk = 32 << 10
+
 // drain writes what the subscription has queued; it reports whether any
-// event was written and the cursor of a drop it reported (0: none).
+// event was written and the cursor of a drop it reported (0: none). A
+// write error is kept in st.err.
 func (st *stream) drain() (wrote bool, dropFrom uint64, dropped bool) {
 	ents, n, dropFrom := st.sub.take()
 	for _, e := range ents {
@@ -345,9 +355,18 @@ func (st *stream) drain() (wrote bool, dropFrom uint64, dropped bool) {
 				continue
 			}
 		}
-		st.log(e.seq, e.line)
+		if st.ws != nil {
+			st.log(e.seq, e.line)
+		} else {
+			st.buf = append(st.buf, e.frame...)
+		}
 		st.last = e.seq
 		wrote = true
+		if len(st.buf) >= writeChunk && st.err == nil {
+			// A long backlog goes out in pieces, so that a stream's
+			// buffer stays small (10,000 of them) and never regrows.
+			st.err = st.flush()
+		}
 	}
 	st.seen = nil // only the events queued during the history read can repeat it
 	if n > 0 {
@@ -388,7 +407,7 @@ func (st *stream) run(ctx context.Context) {
 			if wrote, _, _ := st.drain(); wrote {
 				idle.Reset(opts.Idle)
 			}
-			if st.flush() != nil {
+			if st.err != nil || st.flush() != nil {
 				return
 			}
 			if opts.FlushInterval > 0 {
