@@ -393,6 +393,20 @@ func TestUIStatus(t *testing.T) {
 	if q := evalJS[string](b, `document.getElementById('queue-fill').textContent`); !strings.HasSuffix(q, "%") {
 		t.Fatalf("queue fill %q", q)
 	}
+	if txt := evalJS[string](b, `document.getElementById('st-storage').textContent`); !strings.Contains(txt, "2 events (") || !strings.Contains(txt, "1 day partition") {
+		t.Fatalf("storage card %q", txt)
+	}
+	// 300 more events while the page watches: the total counts them and
+	// the rate rises above 0, under the protocol that carried them.
+	var lines strings.Builder
+	for i := 0; i < 300; i++ {
+		fmt.Fprintf(&lines, "{\"message\":\"event %d\"}\n", i)
+	}
+	if code, out := s.ingest("app", []byte(lines.String()), ""); code != 200 {
+		t.Fatalf("ingest %d %v", code, out)
+	}
+	b.Do(waitJS(`document.getElementById('st-rate').textContent.includes('302 events since start')`, 8*time.Second))
+	b.Do(waitJS(`parseFloat(document.getElementById('rate').textContent) > 0 && document.querySelector('#st-rate [data-protocol="http"]')`, 8*time.Second))
 	b.Screenshot("status")
 }
 
