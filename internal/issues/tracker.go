@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/logcaster/logcaster/internal/metrics"
 )
 
 // Options configure a Tracker.
@@ -41,6 +43,9 @@ type Options struct {
 	// outside the tracker's lock, with the issue and what the event did to
 	// it. It runs on the recording goroutine, so it must not block.
 	OnChange func(IssueView, Change)
+	// Metrics, if set, gets the logcaster_issues{status} gauge kept at the
+	// number of issues of each status.
+	Metrics *metrics.Metrics
 }
 
 // DefaultOptions returns the options logcaster serve uses.
@@ -96,7 +101,8 @@ type Tracker struct {
 
 	sub subscriber
 
-	change Change // what the last apply did; under mu
+	change   Change // what the last apply did; under mu
+	statuses statusCounts
 }
 
 // journalRecord is one change. Op is "project", "event" or "status".
@@ -165,6 +171,8 @@ func Open(opts Options) (*Tracker, error) {
 	}
 	j.noSync = opts.NoSync
 	t.j = j
+	t.statuses.init(opts.Metrics)
+	t.statuses.reset(t.byID)
 	t.removeOldJournals()
 	t.sub.start(t, opts.QueueBatches)
 	return t, nil
@@ -199,7 +207,7 @@ func (t *Tracker) replay(payload []byte) error {
 		}
 	case "status":
 		if is := t.byID[r.Issue]; is != nil && r.Status != nil {
-			applyStatus(is, *r.Status)
+			t.applyStatus(is, *r.Status)
 		}
 	}
 	return nil
@@ -379,6 +387,7 @@ func (t *Tracker) apply(e *ErrorEvent) *issue {
 			FirstSeen: e.Time, Status: StatusUnresolved, Users: map[string]struct{}{}, Tags: map[string]map[string]int64{}}
 		t.nextID++
 		t.index(is)
+		t.statuses.move("", is.Status)
 		t.change = ChangeNew
 	}
 	is.Count++
@@ -415,12 +424,14 @@ func (t *Tracker) apply(e *ErrorEvent) *issue {
 	switch is.Status {
 	case StatusResolved:
 		if !(is.InNextRelease && e.Release == is.ResolvedRelease) {
+			t.statuses.move(is.Status, StatusUnresolved)
 			is.Status, is.Regressed, is.InNextRelease = StatusUnresolved, true, false
 			is.Regressions++
 			t.change = ChangeRegression
 		}
 	case StatusIgnored:
 		if is.IgnoreUntil > 0 && is.Count >= is.IgnoreUntil {
+			t.statuses.move(is.Status, StatusUnresolved)
 			is.Status, is.IgnoreUntil = StatusUnresolved, 0
 		}
 	}
@@ -463,7 +474,8 @@ func shortPrefix(project string) string {
 	return strings.ToUpper(project)
 }
 
-func applyStatus(is *issue, c StatusChange) {
+func (t *Tracker) applyStatus(is *issue, c StatusChange) {
+	t.statuses.move(is.Status, c.Status)
 	is.Status = c.Status
 	is.InNextRelease, is.IgnoreUntil = false, 0
 	switch c.Status {
@@ -497,7 +509,7 @@ func (t *Tracker) SetStatus(id string, c StatusChange) (IssueView, error) {
 		t.mu.Unlock()
 		return IssueView{}, err
 	}
-	applyStatus(is, c)
+	t.applyStatus(is, c)
 	v, j := is.view(time.Now(), true), t.j
 	t.mu.Unlock()
 	return v, j.wait(seq)
