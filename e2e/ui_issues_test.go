@@ -287,6 +287,25 @@ func TestUIIssues(t *testing.T) {
 		t.Fatal("unfolding showed no frames")
 	}
 	b.Screenshot("issue-folded")
+	// Ignore until 10 more events: the server wakes it at 1+10; then
+	// Unresolve brings it back.
+	evalJS[string](b, `document.getElementById('ignore-for').value = '10'`)
+	b.Do(chromedp.Click(`#act-ignore`), waitJS(`document.querySelector('#issue-head .st').dataset.status === 'ignored'`, 5*time.Second))
+	var ignored struct {
+		Status string `json:"status"`
+		Until  int64  `json:"ignore_until_count"`
+	}
+	json.Unmarshal([]byte(s.get("/api/v1/issues/"+refund.ShortID)), &ignored)
+	if ignored.Status != "ignored" || ignored.Until != 11 {
+		t.Fatalf("ignore until 10 more: %+v", ignored)
+	}
+	if txt := evalJS[string](b, `document.querySelector('#issue-head .st').textContent`); txt != "ignored (until 11 events)" {
+		t.Fatalf("ignored badge %q", txt)
+	}
+	b.Do(chromedp.Click(`#act-unresolve`), waitJS(`document.querySelector('#issue-head .st').dataset.status === 'unresolved'`, 5*time.Second))
+	if got := s.issues("status=unresolved"); len(got) != 1 || got[0].ShortID != refund.ShortID {
+		t.Fatalf("after unresolve: %+v", got)
+	}
 
 	// Bulk ignore from the list: the resolved one is gone from the
 	// default (unresolved) list, the other is selected and ignored.

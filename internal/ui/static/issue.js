@@ -117,6 +117,14 @@ const STATUS_ACTIONS = [
   { key: 'unresolve', label: 'Unresolve', change: { status: 'unresolved' }, current: (is) => is.status === 'unresolved' },
 ];
 
+// IGNORE_FOR are the choices of how long Ignore lasts, as ignore_count.
+const IGNORE_FOR = [
+  ['', 'forever'],
+  ['10', 'until 10 more events'],
+  ['100', 'until 100 more events'],
+  ['1000', 'until 1,000 more events'],
+];
+
 export async function render(root, params, ctx) {
   ensureStyles();
   const id = params.id || '';
@@ -149,11 +157,21 @@ export async function render(root, params, ctx) {
     el('div', { class: 'igrid' }, el('div', null, evSection), side)));
 
   const drawHead = () => {
-    fill(actions, ...STATUS_ACTIONS.map((a) => {
+    // Ignore goes for good, or until so many more events (the server
+    // wakes the issue then): the select beside the button says which.
+    const ignoreFor = el('select', { id: 'ignore-for', 'aria-label': 'Ignore for how long' },
+      IGNORE_FOR.map(([v, label]) => el('option', { value: v }, label)));
+    const buttons = STATUS_ACTIONS.map((a) => {
       const b = el('button', { type: 'button', id: 'act-' + a.key, disabled: a.current(issue) }, a.label);
-      b.addEventListener('click', () => setStatus(a.change));
+      b.addEventListener('click', () => {
+        const n = Number(ignoreFor.value);
+        setStatus(a.key === 'ignore' && n > 0 ? { ...a.change, ignore_count: n } : a.change);
+      });
       return b;
-    }));
+    });
+    const ignoreBtn = buttons[STATUS_ACTIONS.findIndex((a) => a.key === 'ignore')];
+    ignoreFor.addEventListener('change', () => { ignoreBtn.disabled = issue.status === 'ignored' && !Number(ignoreFor.value); });
+    fill(actions, buttons.map((b) => (b === ignoreBtn ? el('span', { class: 'actions' }, b, ignoreFor) : b)));
     fill(head,
       el('div', { class: 'meta' }, levelBadge(issue.level), ' ', el('span', { class: 'mono' }, issue.short_id), ' · ', issue.project || 'no project', ' ', statusBadge(issue)),
       el('h2', { class: 'title', id: 'issue-title' }, issue.title),

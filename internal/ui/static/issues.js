@@ -81,7 +81,10 @@ export function timeEl(isoStr) {
 
 // statusBadge shows an issue's status, and "regressed" beside it.
 export function statusBadge(is) {
-  const out = [el('span', { class: 'st st-' + is.status, dataset: { status: is.status } }, is.status + (is.in_next_release ? ' (next release)' : ''))];
+  let text = is.status;
+  if (is.in_next_release) text += ' (next release)';
+  if (is.status === 'ignored' && is.ignore_until_count) text += ` (until ${is.ignore_until_count} events)`;
+  const out = [el('span', { class: 'st st-' + is.status, dataset: { status: is.status } }, text)];
   if (is.regressed) out.push(' ', el('span', { class: 'st st-regressed' }, 'regressed'));
   return el('span', { class: 'status' }, out);
 }
