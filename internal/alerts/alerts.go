@@ -12,7 +12,9 @@
 // destination that fails or hangs delays only its own alerts; an attempt is
 // bounded by Options.Timeout and retried with exponential backoff up to
 // Options.MaxAttempts. The newest Options.HistorySize deliveries are kept
-// in memory with their status. Rules added by the API are not persisted.
+// in memory with their status. Rules added or deleted through the API are
+// written to Options.Dir before they take effect and are loaded again at
+// start, after the config file's rules (saved.go).
 package alerts
 
 import (
@@ -52,6 +54,9 @@ type Options struct {
 	Backoff, MaxBackoff time.Duration
 	// QueryTimeout bounds one evaluation of a query_threshold rule.
 	QueryTimeout time.Duration
+	// Dir keeps the rules added through the API (rules.json); "" keeps
+	// them in memory only.
+	Dir string
 
 	Store   store.Scanner    // for query_threshold; nil turns those off
 	Metrics *metrics.Metrics // nil: not counted
@@ -109,8 +114,11 @@ type Engine struct {
 	changes chan change
 	dropped atomic.Int64
 
+	saveMu sync.Mutex // serialises changes of the saved rules
+
 	mu      sync.Mutex
 	rules   []*Rule
+	fromAPI map[string]bool        // names of the rules added through the API
 	last    map[string]time.Time   // rule + "\x00" + issue id -> last alert
 	seen    map[string][]time.Time // issue_frequency: rule + issue -> recent events
 	firing  map[string]bool        // query_threshold rule -> firing
@@ -128,7 +136,7 @@ func New(opts Options, rules []Rule) (*Engine, error) {
 	}
 	e := &Engine{opts: opts, log: opts.Logger, client: &http.Client{}, hist: newHistory(opts.HistorySize),
 		changes: make(chan change, opts.QueueSize), last: map[string]time.Time{}, seen: map[string][]time.Time{},
-		firing: map[string]bool{}, workers: map[string]chan job{}}
+		firing: map[string]bool{}, workers: map[string]chan job{}, fromAPI: map[string]bool{}}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
@@ -137,6 +145,7 @@ func New(opts Options, rules []Rule) (*Engine, error) {
 			return nil, err
 		}
 	}
+	e.loadSaved()
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.wg.Add(2)
 	go e.issueLoop()
@@ -150,13 +159,21 @@ func (e *Engine) Close() {
 	e.wg.Wait()
 }
 
-// AddRule adds a rule, or replaces the rule of the same name.
-func (e *Engine) AddRule(r Rule) error {
+// AddRule adds a rule in memory, or replaces the rule of the same name, as
+// the config file's rules are added; SaveRule is the API's durable way.
+func (e *Engine) AddRule(r Rule) error { return e.addRule(r, false) }
+
+func (e *Engine) addRule(r Rule, api bool) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if api {
+		e.fromAPI[r.Name] = true
+	} else {
+		delete(e.fromAPI, r.Name)
+	}
 	for i, old := range e.rules {
 		if old.Name == r.Name {
 			e.rules[i] = &r

@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 )
@@ -10,6 +11,7 @@ import (
 const (
 	RouteRulesGet  = "GET /api/v1/alerts/rules"
 	RouteRulesPost = "POST /api/v1/alerts/rules"
+	RouteRuleDel   = "DELETE /api/v1/alerts/rules/{name}"
 	RouteHistory   = "GET /api/v1/alerts/history"
 )
 
@@ -22,12 +24,14 @@ func (e *Engine) Register(handle func(pattern string, h http.Handler)) {
 		writeJSON(w, http.StatusOK, map[string]any{"rules": e.Rules()})
 	}))
 	handle(RouteRulesPost, http.HandlerFunc(e.postRule))
+	handle(RouteRuleDel, http.HandlerFunc(e.deleteRule))
 	handle(RouteHistory, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"deliveries": e.History(), "dropped_changes": e.Dropped()})
 	}))
 }
 
-// postRule adds (or replaces, by name) one rule given as JSON.
+// postRule adds (or replaces, by name) one rule given as JSON, durably
+// (SaveRule): 201 with the rule once it is on disk.
 func (e *Engine) postRule(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRuleBody+1))
 	if err != nil || len(body) > maxRuleBody {
@@ -39,11 +43,31 @@ func (e *Engine) postRule(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "decode rule: " + err.Error()})
 		return
 	}
-	if err := e.AddRule(rule); err != nil {
+	if err := rule.Validate(); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
+	if err := e.SaveRule(rule); err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return
+	}
 	writeJSON(w, http.StatusCreated, rule)
+}
+
+// deleteRule removes a rule added through the API: 204, 404 for an unknown
+// name, 409 for a rule of the config file.
+func (e *Engine) deleteRule(w http.ResponseWriter, r *http.Request) {
+	err := e.DeleteRule(r.PathValue("name"))
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+	case errors.Is(err, ErrNoRule):
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+	case errors.Is(err, ErrConfigRule):
+		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error() + "; remove it there"})
+	default:
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
