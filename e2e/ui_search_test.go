@@ -545,6 +545,19 @@ func TestUISearch(t *testing.T) {
 		if n := evalJS[int](b, `[...document.querySelectorAll('#results .row .msg')].filter(e => e.textContent.startsWith('liveprobe')).length`); n != 2 {
 			t.Fatalf("%d probe rows after resume, want 2", n)
 		}
+		// Over a range that follows the clock, live events count into the
+		// histogram and the total too.
+		b.Do(chromedp.Navigate(s.uiURL("#/search?q=" + url.QueryEscape("liveprobe service:=auth") + "&from=now-15m")))
+		if got := pageCount(b); got != 0 {
+			t.Fatalf("count %d before the probe", got)
+		}
+		b.Do(chromedp.Click(`#live`), waitJS(`document.getElementById('liveinfo').dataset.state === 'live'`, 5*time.Second))
+		line, _ = json.Marshal(map[string]string{"timestamp": time.Now().UTC().Format(time.RFC3339Nano), "level": "INFO", "service": "auth", "message": "liveprobe counted"})
+		if _, err := conn.Write(append(line, '\n')); err != nil {
+			t.Fatal(err)
+		}
+		b.Do(waitJS(`document.getElementById('hits').dataset.count === '1' && document.querySelector('#hist canvas').dataset.total === '1'`, 2*time.Second))
+		b.Screenshot("live-relative")
 	})
 }
 

@@ -70,6 +70,40 @@ export class Histogram {
     return total;
   }
 
+  // addEvents counts live events (rows with timestamp and level) into the
+  // bars; with extend, events after the range's end stretch it to them
+  // (a relative range follows the clock). It returns how many were
+  // counted.
+  addEvents(rows, extend) {
+    const d = this.data;
+    if (!d) return 0;
+    let n = 0;
+    for (const r of rows) {
+      const t = Date.parse(String(r.timestamp || '').replace(/(\.\d{3})\d+/, '$1'));
+      if (!Number.isFinite(t) || t < d.start) continue;
+      if (t >= d.end) {
+        if (!extend) continue;
+        d.end = t + 1;
+      }
+      const i = Math.floor((t - d.first) / d.stepMs);
+      while (d.buckets.length <= i) d.buckets.push({ _sum: 0 });
+      let lv = r.level || '';
+      if (!LEVELS.includes(lv)) lv = '';
+      const b = d.buckets[i];
+      b[lv] = (b[lv] || 0) + 1;
+      b._sum++;
+      d.maxStack = Math.max(d.maxStack, b._sum);
+      d.total++;
+      n++;
+    }
+    if (n) {
+      this.canvas.dataset.total = String(d.total);
+      this.canvas.dataset.bars = String(d.buckets.length);
+      this.draw();
+    }
+    return n;
+  }
+
   plot() {
     const w = this.container.clientWidth;
     const h = this.container.clientHeight;
@@ -115,7 +149,7 @@ export class Histogram {
     g.fillStyle = muted;
     g.textAlign = 'right';
     g.textBaseline = 'middle';
-    for (const v of [0, max / 2, max]) {
+    for (const v of [0, max / 2, max].filter(Number.isInteger)) {
       const y = p.y1 - (v / max) * (p.y1 - p.y0);
       g.fillText(shortNum(v), p.x0 - 6, y);
       if (v > 0) {

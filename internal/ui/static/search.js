@@ -11,7 +11,7 @@ import { renderStats } from './stats.js';
 import { LiveTail } from './live.js';
 import { Autocomplete, remember } from './suggest.js';
 import { splitPipes, filterPart, aggregatePipe, addTerm, termFor, quoteValue, HELP } from './query.js';
-import { QUICK, DEFAULT_FROM, resolveRange, iso, chooseStep, describeRange, localInput, fromLocalInput, formatLocal } from './timerange.js';
+import { QUICK, DEFAULT_FROM, isRelative, resolveRange, iso, chooseStep, describeRange, localInput, fromLocalInput, formatLocal } from './timerange.js';
 import { toNDJSON, toCSV, download } from './export.js';
 
 const LIMITS = [100, 500, 1000, 5000, 10000];
@@ -425,6 +425,12 @@ class SearchPage {
         if (this.statsRows) return;
         for (const r of rows) this.liveRows.add(r);
         this.liveCount += rows.length;
+        const counted = this.hist.addEvents(rows, isRelative(this.state.from, this.state.to));
+        if (counted && this.hits.dataset.count !== undefined) {
+          const total = Number(this.hits.dataset.count) + counted;
+          this.hits.dataset.count = String(total);
+          this.hits.textContent = `${total.toLocaleString()} ${total === 1 ? 'event' : 'events'}`;
+        }
         this.rows = rows.concat(this.rows).slice(0, LIVE_MAX);
         this.list.prepend(rows, LIVE_MAX);
         show(this.live && this.live.es ? 'live' : 'paused');
