@@ -47,7 +47,10 @@ type Options struct {
 // DefaultOptions returns what logcaster serve uses unless told otherwise.
 func DefaultOptions() Options {
 	return Options{
-		ReplayBytes: 64 << 20,
+		// 16 MiB of recent events answer most resumes at once; older ones
+		// come from the store (fill.go), so the ring need not be large, and
+		// a smaller one is less for the GC to scan under load.
+		ReplayBytes: 16 << 20,
 		// 32 MiB: 4 million events, 3.5 minutes at 20,000 events/s.
 		LogBytes:     32 << 20,
 		FillMemory:   256 << 20,

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -193,17 +194,16 @@ func (st *stream) flush() error {
 			}
 			start = end
 		}
-		st.buf, st.ends = st.buf[:0], st.ends[:0]
+		putBuf(st.buf)
+		st.buf, st.ends = nil, st.ends[:0]
 		return nil
 	}
 	if len(st.buf) > 0 {
 		if _, err := st.w.Write(st.buf); err != nil {
 			return err
 		}
-		st.buf = st.buf[:0]
-		if cap(st.buf) > 4*writeChunk {
-			st.buf = nil // a history or a replay burst; idle streams stay small
-		}
+		putBuf(st.buf)
+		st.buf = nil
 	}
 	return st.rc.Flush()
 }
@@ -338,6 +338,25 @@ func rowKey(t int64, index, msg string) uint64 {
 	return d.Sum64() ^ uint64(t)
 }
 
+// bufPool holds the streams' write buffers between flushes: a stream owns
+// one only while it has something to write, so 10,000 idle streams hold
+// none, and busy ones stop allocating (growing a buffer per stream was a
+// tenth of the CPU under load, most of it paying the GC).
+var bufPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, writeChunk+8<<10)
+	return &b
+}}
+
+func getBuf() []byte { return (*bufPool.Get().(*[]byte))[:0] }
+
+func putBuf(b []byte) {
+	if cap(b) < writeChunk || cap(b) > 4*writeChunk {
+		return // a small notice's, or a history burst's: let it go
+	}
+	b = b[:0]
+	bufPool.Put(&b)
+}
+
 // writeChunk is the most a stream buffers before writing: a few hundred
 // events, below the 64 KiB a loopback or LAN socket takes in one write.
 const writeChunk = 32 << 10
@@ -347,6 +366,9 @@ const writeChunk = 32 << 10
 // write error is kept in st.err.
 func (st *stream) drain() (wrote bool, dropFrom uint64, dropped bool) {
 	ents, n, dropFrom := st.sub.take()
+	if st.buf == nil && len(ents) > 0 {
+		st.buf = getBuf()
+	}
 	for _, e := range ents {
 		if st.seen != nil {
 			k := rowKey(e.ev.Time, e.ev.Index, e.ev.Message)
