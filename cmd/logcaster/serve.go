@@ -192,6 +192,8 @@ func runServe(args []string) error {
 		c.issues.Dir = filepath.Join(c.store.Dir, "issues")
 	}
 	c.issues.Logger = log
+	c.issues.Metrics = m                             // logcaster_issues{status}
+	c.issues.NoSync = c.store.Sync == store.SyncNone // the issue journal follows --sync
 	var rules []alerts.Rule
 	if c.alertRules != "" {
 		if rules, err = alerts.LoadRules(c.alertRules); err != nil {
@@ -205,6 +207,7 @@ func runServe(args []string) error {
 		c.alerts.PublicURL = "http://" + c.srv.HTTPAddr
 	}
 	c.alerts.Store, c.alerts.Metrics, c.alerts.Logger = st, m, log
+	c.alerts.Dir = filepath.Join(c.store.Dir, "alerts") // rules added through the API
 	alertEngine, err := alerts.New(c.alerts, rules)
 	if err != nil {
 		pipe.Close()
