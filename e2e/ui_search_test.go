@@ -422,6 +422,12 @@ func TestUISearch(t *testing.T) {
 		if h := evalJS[string](b, `JSON.parse(localStorage.getItem('logcaster.history'))[0]`); h != "service:=inventory" {
 			t.Fatalf("history %q", h)
 		}
+		// Enter on a focused result opens its fields.
+		b.Do(chromedp.Focus(`#results .row[data-index="0"] .line`), chromedp.KeyEvent("\r"))
+		b.Do(waitJS(`document.querySelector('#results .row[data-index="0"] .details td.k')`, 2*time.Second))
+		if f := evalJS[string](b, `document.activeElement.closest('.row').dataset.index`); f != "0" {
+			t.Fatalf("focus moved to row %s", f)
+		}
 		// Esc closes the help panel.
 		b.Do(chromedp.Click(`#help-btn`), waitJS(`!document.getElementById('help').classList.contains('hidden')`, 2*time.Second))
 		b.Screenshot("help")
