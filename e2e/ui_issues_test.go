@@ -198,6 +198,11 @@ func TestUIIssues(t *testing.T) {
 	// events, the users.
 	b.Do(chromedp.Navigate(s.uiURL("#/issues")))
 	waitPage(b, "issues")
+	readyMS := evalJS[float64](b, `window.lcReadyAt`)
+	t.Logf("issues page ready %.0f ms after navigation", readyMS)
+	if readyMS > 1000 {
+		t.Errorf("issues page ready after %.0f ms, want under 1 s", readyMS)
+	}
 	b.Do(waitJS(`document.querySelectorAll('#issues li[data-id]').length === 2`, 5*time.Second))
 	type row struct {
 		Short, Count, Users, Title, Spark string
@@ -376,6 +381,11 @@ func TestUIStatus(t *testing.T) {
 	b := newBrowser(t, 30*time.Second)
 	b.Do(chromedp.Navigate(s.uiURL("#/status")))
 	waitPage(b, "status")
+	readyMS := evalJS[float64](b, `window.lcReadyAt`)
+	t.Logf("status page ready %.0f ms after navigation", readyMS)
+	if readyMS > 1000 {
+		t.Errorf("status page ready after %.0f ms, want under 1 s", readyMS)
+	}
 	// The rate needs a second read.
 	b.Do(waitJS(`document.getElementById('rate') && document.getElementById('rate').textContent !== 'measuring…'`, 5*time.Second))
 
