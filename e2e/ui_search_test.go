@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -492,6 +495,37 @@ func TestUISearch(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
 			t.Fatalf("server refused %q: %d", q, resp.StatusCode)
+		}
+	})
+
+	t.Run("TimeZone", func(t *testing.T) {
+		b := b.For(t)
+		tz := func(id string) chromedp.Action[chromedp.Void] {
+			return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: id})
+				return err
+			})
+		}
+		b.Do(tz("Asia/Seoul"))
+		defer b.Do(tz(""))
+		b.Do(chromedp.Navigate(s.uiURL(searchHash("*", from, to))))
+		pageCount(b)
+		// The picker shows and reads times in the browser's zone (UTC+9,
+		// no daylight saving), and the URL holds UTC.
+		b.Do(chromedp.Click(`#range`), chromedp.WaitVisible(`#absrange`))
+		shown := evalJS[string](b, `document.querySelector('#absrange input[aria-label="From"]').value`)
+		if want := from.In(time.FixedZone("KST", 9*3600)).Format("2006-01-02T15:04:05"); shown != want {
+			t.Fatalf("picker shows %q, want %q", shown, want)
+		}
+		b.Do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#absrange input[aria-label="From"]').value = '2026-03-04T10:00:00';
+			document.querySelector('#absrange input[aria-label="To"]').value = '2026-03-04T11:30:00'`))
+		b.Do(chromedp.Click(`#absrange button.primary`))
+		b.Do(waitJS(`new URLSearchParams(location.hash.split('?')[1]).get('from') === '2026-03-04T01:00:00.000Z'`, 3*time.Second))
+		if to := hashParams(b).Get("to"); to != "2026-03-04T02:30:00.000Z" {
+			t.Fatalf("to %q", to)
+		}
+		if got := pageCount(b); got != 0 {
+			t.Fatalf("count %d in a range with no events", got)
 		}
 	})
 
