@@ -437,6 +437,15 @@ func TestUIStatus(t *testing.T) {
 	b.Do(waitJS(`document.getElementById('st-rate').textContent.includes('302 events since start')`, 8*time.Second))
 	b.Do(waitJS(`parseFloat(document.getElementById('rate').textContent) > 0 && document.querySelector('#st-rate [data-protocol="http"]')`, 8*time.Second))
 	b.Screenshot("status")
+
+	// The server goes away: the error shows above the last figures, which
+	// stay on screen marked stale.
+	s.kill9()
+	b.Do(waitJS(`document.querySelector('#status-msg .error-box[data-status="0"]') && document.querySelector('.ipage.is-stale')`, 8*time.Second))
+	if n := evalJS[int](b, `document.querySelectorAll('#checks tr[data-check]').length`); n != len(want) {
+		t.Fatalf("after the server died the page shows %d parts, want the last %d", n, len(want))
+	}
+	b.Screenshot("server-down")
 }
 
 // TestUIIssueHelpers checks the pages' pure functions in the browser

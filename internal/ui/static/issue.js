@@ -21,7 +21,10 @@ const traceMarginMs = 15 * 60 * 1000;
 // them all.
 const previewLogs = 20;
 
-const isTyping = (t) => t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable);
+// isTyping: keys typed into a text field are text, not shortcuts.
+// Checkboxes and buttons are not text fields: j/k work from them.
+const isTyping = (t) => t && (t.tagName === 'INPUT' && !['checkbox', 'radio', 'button', 'submit'].includes(t.type) ||
+  t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable);
 
 // searchLink is the Search page's hash for an event's trace: the exact
 // trace_id filter over [first - margin, last + margin], where first and

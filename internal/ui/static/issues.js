@@ -115,7 +115,10 @@ const SORTS = [
 // listLimit is how many issues one page shows; the server caps it at 1000.
 const listLimit = 200;
 
-const isTyping = (t) => t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable);
+// isTyping: keys typed into a text field are text, not shortcuts.
+// Checkboxes and buttons are not text fields: j/k work from them.
+const isTyping = (t) => t && (t.tagName === 'INPUT' && !['checkbox', 'radio', 'button', 'submit'].includes(t.type) ||
+  t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable);
 
 export async function render(root, params, ctx) {
   ensureStyles();

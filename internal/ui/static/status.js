@@ -9,7 +9,7 @@
 // the error above them: an operator looking at a sick server needs the
 // last known state more than a blank page.
 
-import { errorBox, el } from './api.js';
+import { ApiError, errorBox, el } from './api.js';
 import { ensureStyles, fill } from './issues.js';
 
 // refreshMs is how often the page reads the server again. The first
@@ -114,9 +114,7 @@ async function read(signal) {
       resp = await fetch(path, { signal, cache: 'no-store' });
     } catch (e) {
       if (e.name === 'AbortError') throw e;
-      const err = new Error(`cannot reach the server (${e.message})`);
-      err.status = 0;
-      throw err;
+      throw new ApiError(`cannot reach the server (${e.message})`, 0, path);
     }
     return resp;
   };
@@ -126,14 +124,10 @@ async function read(signal) {
   try {
     health = JSON.parse(htext);
   } catch {
-    const err = new Error(`/health answered ${h.status} without JSON: ${htext.slice(0, 200)}`);
-    err.status = h.status;
-    throw err;
+    throw new ApiError(`/health answered ${h.status} without JSON: ${htext.slice(0, 200)}`, h.status, '/health');
   }
   if (!m.ok) {
-    const err = new Error(`/metrics answered ${m.status}`);
-    err.status = m.status;
-    throw err;
+    throw new ApiError(`/metrics answered ${m.status}`, m.status, '/metrics');
   }
   return { health, healthCode: h.status, samples: parseMetrics(await m.text()), at: performance.now() };
 }
