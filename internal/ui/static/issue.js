@@ -182,6 +182,7 @@ export async function render(root, params, ctx) {
       el('div', { class: 'figures' },
         el('div', { class: 'figure' }, el('span', { class: 'v', id: 'issue-count' }, String(issue.count)), el('span', { class: 'k' }, 'events')),
         el('div', { class: 'figure' }, el('span', { class: 'v', id: 'issue-users' }, String(issue.user_count) + (issue.user_count_capped ? '+' : '')), el('span', { class: 'k' }, 'users')),
+        issue.regressions ? el('div', { class: 'figure' }, el('span', { class: 'v', id: 'issue-regressions' }, String(issue.regressions)), el('span', { class: 'k' }, 'regressions')) : null,
         el('div', { class: 'figure' }, el('span', { class: 'v' }, timeEl(issue.first_seen)), el('span', { class: 'k' }, 'first seen')),
         el('div', { class: 'figure' }, el('span', { class: 'v' }, timeEl(issue.last_seen)), el('span', { class: 'k' }, 'last seen')),
         el('div', { class: 'figure' }, sparkline(issue.hourly || [], 192, 36), el('span', { class: 'k' }, 'last 24 hours'))),
