@@ -351,6 +351,37 @@ func TestUISearch(t *testing.T) {
 		b.Screenshot("scrolled")
 	})
 
+	t.Run("Older", func(t *testing.T) {
+		b := b.For(t)
+		b.Do(chromedp.Navigate(s.uiURL(searchHash("slow", from, to) + "&limit=100")))
+		want := countUI(evs, func(e uiEvent) bool { return e.hasWord("slow") })
+		if got := pageCount(b); got != want {
+			t.Fatalf("count %d, want %d", got, want)
+		}
+		var slow []uiEvent
+		for _, e := range evs {
+			if e.hasWord("slow") {
+				slow = append(slow, e)
+			}
+		}
+		sort.Slice(slow, func(i, j int) bool { return slow[i].Time.After(slow[j].Time) })
+		b.Do(chromedp.Click(`#older`), waitJS(`document.getElementById('results').firstChild.style.height === (200 * parseFloat(getComputedStyle(document.documentElement).getPropertyValue('--row-h'))) + 'px'`, 5*time.Second))
+		got := evalJS[string](b, `new Promise(done => {
+			const sc = document.getElementById('results');
+			sc.scrollTop = 150 * parseFloat(getComputedStyle(document.documentElement).getPropertyValue('--row-h'));
+			requestAnimationFrame(() => requestAnimationFrame(() => {
+				const r = sc.querySelector('.row[data-index="150"] .msg');
+				done(r ? r.textContent : '');
+			}));
+		})`)
+		if got != slow[150].Message {
+			t.Fatalf("row 150 after Older %q, want %q", got, slow[150].Message)
+		}
+		if !strings.Contains(evalJS[string](b, `document.getElementById('hits').textContent`), "newest 200 listed") {
+			t.Fatal("count line not updated")
+		}
+	})
+
 	t.Run("Surrounding", func(t *testing.T) {
 		b := b.For(t)
 		b.Do(chromedp.Navigate(s.uiURL(searchHash("query", from, to))))

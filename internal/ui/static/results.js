@@ -62,7 +62,6 @@ export class VirtualList {
   prepend(rows, max = Infinity) {
     if (!rows.length) return;
     const atTop = this.scroller.scrollTop < 2;
-    const before = this.offsets[this.offsets.length - 1];
     this.rows = rows.concat(this.rows);
     if (this.rows.length > max) {
       for (const r of this.rows.splice(max)) {
@@ -75,8 +74,14 @@ export class VirtualList {
       const added = this.offsets[rows.length];
       this.scroller.scrollTop += added;
     }
-    void before;
     this.relayout(false);
+  }
+
+  // append adds older rows at the bottom.
+  append(rows) {
+    if (!rows.length) return;
+    this.rows = this.rows.concat(rows);
+    this.relayout(true);
   }
 
   toggle(row) {

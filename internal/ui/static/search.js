@@ -84,6 +84,7 @@ class SearchPage {
     this.abort = null;
     this.live = null;
     this.liveCount = 0;
+    this.liveInList = 0;
     this.liveRows = new WeakSet();
     this.rows = [];
     this.statsRows = null;
@@ -164,6 +165,7 @@ class SearchPage {
     const summary = el('div', { class: 'summary' },
       this.hits, this.took, this.liveInfo, el('span', { class: 'spacer' }), legend,
       el('button', { type: 'button', class: 'fields-toggle', onclick: () => this.sidebarEl.classList.toggle('open') }, 'Fields'),
+      this.olderBtn = el('button', { type: 'button', id: 'older', class: 'hidden', title: 'List the next older events', onclick: () => this.older() }, 'Older ↓'),
       this.limitSel,
       el('button', { type: 'button', id: 'export-ndjson', onclick: () => this.export('ndjson') }, 'NDJSON ↓'),
       el('button', { type: 'button', id: 'export-csv', onclick: () => this.export('csv') }, 'CSV ↓'));
@@ -291,6 +293,7 @@ class SearchPage {
         .then(() => {
           this.statsRows = null;
           this.rows = rows;
+          this.liveInList = 0; // live rows listed above the query's own
           this.statsEl.classList.add('hidden');
           this.resultsEl.classList.remove('hidden');
           this.list.setRows(rows, 'No events match in this range. Widen the range or loosen the query.');
@@ -322,6 +325,11 @@ class SearchPage {
       if (r.status === 'fulfilled') this.hits.dataset.count = String(r.value);
       if (h.reason && !failed) this.errEl.replaceChildren(errorBox(h.reason, { query: s.q }));
     }
+    // Older pages: the same query and the same resolved range, skipping
+    // the rows listed (offset), so a relative range does not shift under
+    // the reader. Queries with pipes order and cut rows themselves.
+    this.page = { q: s.q, start: startIso, end: endIso, total: h.status === 'fulfilled' ? h.value : 0 };
+    this.updateOlder(!agg && !splitPipes(s.q).pipes && r.status === 'fulfilled');
     this.took.textContent = `${Math.round(took)} ms`;
     this.root.dataset.state = failed ? 'error' : 'done';
     if (this.live && this.live.q !== filter) {
@@ -333,6 +341,33 @@ class SearchPage {
   // renderRow draws one result line (and its details when open). Rows are
   // cloned from a template and clicks are handled once per list
   // (bindRows), which keeps a fast scroll through 10,000 rows cheap.
+  updateOlder(possible) {
+    const listed = this.list.length - this.liveInList;
+    this.olderBtn.classList.toggle('hidden', !(possible && this.page && listed < this.page.total));
+  }
+
+  async older() {
+    const p = this.page;
+    if (!p || this.loadingOlder) return;
+    this.loadingOlder = true;
+    this.olderBtn.disabled = true;
+    const offset = this.list.length - this.liveInList;
+    const rows = [];
+    try {
+      await streamNDJSON('/api/v1/query?' + qs({ q: `${p.q} | offset ${offset} | limit ${this.state.limit}`, start: p.start, end: p.end, limit: this.state.limit }), (r) => rows.push(r));
+      this.list.append(rows);
+      this.rows = this.list.rows;
+      const n = this.list.length - this.liveInList;
+      this.hits.textContent = `${p.total.toLocaleString()} events (newest ${n.toLocaleString()} listed)`;
+      this.updateOlder(rows.length > 0);
+    } catch (e) {
+      this.errEl.replaceChildren(errorBox(e, { query: p.q }));
+    } finally {
+      this.loadingOlder = false;
+      this.olderBtn.disabled = false;
+    }
+  }
+
   renderRow(list, row, open) {
     const lv = String(row.level || '').toUpperCase();
     const div = rowTemplate().cloneNode(true);
@@ -467,6 +502,7 @@ class SearchPage {
         if (this.statsRows) return;
         for (const r of rows) this.liveRows.add(r);
         this.liveCount += rows.length;
+        this.liveInList += rows.length;
         const counted = this.hist.addEvents(rows, isRelative(this.state.from, this.state.to));
         if (counted && this.hits.dataset.count !== undefined) {
           const total = Number(this.hits.dataset.count) + counted;
@@ -505,6 +541,3 @@ class SearchPage {
     else download(`logcaster-${stamp}.ndjson`, 'application/x-ndjson', toNDJSON(rows));
   }
 }
-
-// Exported for tests and other pages (issue.js opens a trace this way).
-export { splitPipes };
