@@ -647,6 +647,20 @@ func TestUIErrors(t *testing.T) {
 		t.Fatalf("error box %q", text)
 	}
 	b.Screenshot("timeout")
+
+	// A query that needs more memory than the server allows: 422, and a
+	// hint to narrow it.
+	m := startServer(t, "", "--query-max-memory", "1KiB")
+	loadUICorpus(t, m, genUICorpus(2000, time.Now().Add(-time.Hour), 50*time.Minute))
+	b.Do(chromedp.Navigate(m.uiURL("#/search?q=" + url.QueryEscape("* | stats count() by (trace_id)"))))
+	b.Do(waitJS(`document.documentElement.dataset.ready === 'search' && document.querySelector('#error .error-box')`, 10*time.Second))
+	if st := evalJS[string](b, `document.querySelector('#error .error-box').dataset.status`); st != "422" {
+		t.Fatalf("status %s, want 422", st)
+	}
+	if text := evalJS[string](b, `document.querySelector('#error .error-box').textContent`); !strings.Contains(text, "too much memory") {
+		t.Fatalf("error box %q", text)
+	}
+	b.Screenshot("memory")
 	// A page that does not exist says so.
 	b.Do(chromedp.Navigate(s.uiURL("#/nosuchpage")))
 	b.Do(waitJS(`document.documentElement.dataset.ready === 'nosuchpage'`, 5*time.Second))
