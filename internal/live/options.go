@@ -69,7 +69,7 @@ func DefaultOptions() Options {
 		SinceRows:    100000,
 		// 50 ms keeps delivery well inside a quarter second while cutting
 		// the writes of a busy stream from one per group to 20 a second.
-		FlushInterval: 50 * time.Millisecond,
+		FlushInterval: 100 * time.Millisecond,
 	}
 }
 

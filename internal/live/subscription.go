@@ -123,6 +123,10 @@ func (s *Subscription) replay(q *query.Query, ents []*entry) error {
 // queue is full; the hub's lock is held. It never blocks.
 func (s *Subscription) push(fresh []*entry, rows []int) {
 	s.mu.Lock()
+	// A token is already waiting (or the stream is about to take) unless
+	// the queue was empty: with 5,000 streams, sending to each channel at
+	// every publish was an eighth of Publish's time.
+	wake := len(s.queue) == 0 && s.dropped == 0
 	for _, r := range rows {
 		e := fresh[r]
 		if s.dropped > 0 || len(s.queue) >= s.cap {
@@ -137,9 +141,11 @@ func (s *Subscription) push(fresh []*entry, rows []int) {
 		s.queue = append(s.queue, e)
 	}
 	s.mu.Unlock()
-	select {
-	case s.notify <- struct{}{}:
-	default:
+	if wake {
+		select {
+		case s.notify <- struct{}{}:
+		default:
+		}
 	}
 }
 
