@@ -447,6 +447,21 @@ func loadLine(dst []byte, sent int64, service int, kind string, c, n int) []byte
 	return append(dst, "\"}\n"...)
 }
 
+// cpuSeconds is the user and system CPU time a process has used
+// ("self" for this one), from /proc/PID/stat.
+func cpuSeconds(pid string) float64 {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The fields after the command's closing parenthesis; utime and stime
+	// are the 14th and 15th of the whole line.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	u, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (u + st) / 100 // USER_HZ
+}
+
 // ingestedTotal sums logcaster_ingested_events_total over its labels.
 func ingestedTotal(s *server) int64 {
 	var n int64
@@ -535,7 +550,7 @@ func TestTailLoad(t *testing.T) {
 	tr := &http.Transport{MaxIdleConnsPerHost: viewers, DisableCompression: true}
 	client := &http.Client{Transport: tr}
 	var hist latHist
-	var delivered, dropNotices, maxDelivered atomic.Int64
+	var delivered, dropNotices, maxDelivered, droppedEvents atomic.Int64
 	var ready, done sync.WaitGroup
 	var bmu sync.Mutex
 	var bodies []io.Closer
@@ -566,6 +581,10 @@ func TestTailLoad(t *testing.T) {
 				case len(line) > 6 && string(line[:6]) == "data: ":
 					i := bytes.Index(line, sentKey)
 					if i < 0 {
+						if j := bytes.Index(line, []byte(`{"count":`)); j >= 0 {
+							n, _ := strconv.Atoi(string(line[j+9 : j+9+bytes.IndexByte(line[j+9:], ',')]))
+							droppedEvents.Add(int64(n))
+						}
 						continue // a notice's data
 					}
 					var sent int64
@@ -592,6 +611,8 @@ func TestTailLoad(t *testing.T) {
 		t.Fatalf("%d viewers could not connect", n)
 	}
 
+	serverPid := strconv.Itoa(s.cmd.Process.Pid)
+	srvCPU, selfCPU := cpuSeconds(serverPid), cpuSeconds("self")
 	sent := 0
 	start := time.Now()
 	var swg sync.WaitGroup
@@ -645,13 +666,21 @@ func TestTailLoad(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	got, drops := delivered.Load(), dropNotices.Load()
+	srvCPU, selfCPU = cpuSeconds(serverPid)-srvCPU, cpuSeconds("self")-selfCPU
 	t.Logf("%d viewers, %d filters: sent %d events in %v (%.0f/s); %d of %d deliveries (lost %d), %d dropped notices; latency p50 %v p99 %v max %v",
 		viewers, filters, sent, elapsed.Round(time.Millisecond), float64(sent)/elapsed.Seconds(), got, want, want-got, drops,
 		hist.quantile(0.5), hist.quantile(0.99), hist.quantile(1))
+	t.Logf("CPU over that run: server %.1f s (%.2f us a delivery), this test's senders and viewers %.1f s", srvCPU, srvCPU*1e6/float64(max(got, 1)), selfCPU)
 
 	with := maxIngest(t, s, maxEvents, filters)
-	t.Logf("max ingest, %d viewers attached: %.0f events/s (%.0f%% of %.0f with none); %d deliveries of those, %d dropped notices",
-		viewers, with, 100*with/alone, alone, maxDelivered.Load(), dropNotices.Load()-drops)
+	// Let the deliveries settle, so that a loss without a notice shows.
+	for prev, n := int64(-1), maxDelivered.Load(); n != prev; prev, n = n, maxDelivered.Load() {
+		time.Sleep(500 * time.Millisecond)
+	}
+	wantMax := int64(maxEvents * (viewers / filters))
+	t.Logf("max ingest, %d viewers attached: %.0f events/s (%.0f%% of %.0f with none); %d deliveries of %d, %d events in %d dropped notices, %d lost without one",
+		viewers, with, 100*with/alone, alone, maxDelivered.Load(), wantMax, droppedEvents.Load(), dropNotices.Load()-drops,
+		wantMax-maxDelivered.Load()-droppedEvents.Load())
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		t.Logf("load average after: %s", strings.TrimSpace(string(b)))
 	}
