@@ -560,6 +560,27 @@ func TestUISearch(t *testing.T) {
 		}
 	})
 
+	t.Run("FindField", func(t *testing.T) {
+		b := b.For(t)
+		// One event with many fields, after the corpus's range.
+		ev := map[string]string{"timestamp": time.Now().UTC().Format(time.RFC3339Nano), "message": "wide event"}
+		for i := 0; i < 15; i++ {
+			ev[fmt.Sprintf("attr_%02d", i)] = "v"
+		}
+		ev["http.status"] = "200"
+		line, _ := json.Marshal(ev)
+		if code, out := s.ingest("wide", line, ""); code != 200 {
+			t.Fatalf("ingest %d %v", code, out)
+		}
+		b.Do(chromedp.Navigate(s.uiURL("#/search?q=" + url.QueryEscape("index:=wide") + "&from=now-15m")))
+		pageCount(b)
+		b.Do(chromedp.WaitVisible(`#fields input.findfield`), chromedp.SendKeys(`#fields input.findfield`, "stat"))
+		shown := evalJS[[]string](b, `[...document.querySelectorAll('#fields .field:not(.hidden)')].map(f => f.dataset.field)`)
+		if !slices.Equal(shown, []string{"http.status"}) {
+			t.Fatalf("fields shown %v", shown)
+		}
+	})
+
 	t.Run("Phone", func(t *testing.T) {
 		b := b.For(t)
 		b.Do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))

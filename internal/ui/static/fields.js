@@ -12,6 +12,9 @@ const OPEN = ['level', 'service', 'index', 'host'];
 // HIDDEN are fields whose values are not worth listing.
 const NO_VALUES = new Set(['message', 'timestamp', '_time']);
 const VALUES_LIMIT = 10;
+// FIND_AFTER is how many fields the sidebar lists before it offers a box
+// to find one by name.
+const FIND_AFTER = 12;
 
 export class FieldSidebar {
   constructor(root, { onFilter }) {
@@ -48,7 +51,17 @@ export class FieldSidebar {
       list.append(this.fieldEl(name, hits, signal));
     }
     if (!names.length) list.append(el('div', { class: 'muted small' }, 'No fields: nothing matches.'));
-    this.root.replaceChildren(el('h4', null, 'Fields'), list);
+    let find = null;
+    if (names.length > FIND_AFTER) {
+      find = el('input', {
+        type: 'search', class: 'findfield', placeholder: 'Find a field', 'aria-label': 'Find a field',
+        oninput: () => {
+          const f = find.value.trim().toLowerCase();
+          for (const box of list.children) box.classList.toggle('hidden', !!f && !(box.dataset.field || '').toLowerCase().includes(f));
+        },
+      });
+    }
+    this.root.replaceChildren(el('h4', null, 'Fields'), find, list);
   }
 
   fieldEl(name, hits, signal) {
