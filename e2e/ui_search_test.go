@@ -177,7 +177,11 @@ func TestUISearch(t *testing.T) {
 		pageCount(b)
 		want := countUI(evs, func(e uiEvent) bool { return e.hasWord("timeout") && e.Service == "payment" })
 		sel := `#fields li[data-field="service"][data-value="payment"] .fval`
-		b.Do(chromedp.WaitVisible(sel), chromedp.Click(sel))
+		b.Do(chromedp.WaitVisible(sel))
+		if txt := evalJS[string](b, `document.getElementById('fields').textContent`); strings.Contains(txt, "null") || strings.Contains(txt, "undefined") {
+			t.Fatalf("sidebar text %q", txt)
+		}
+		b.Do(chromedp.Click(sel))
 		b.Do(waitJS(`document.getElementById('q').value === 'timeout service:=payment'`, 5*time.Second))
 		if got := pageCount(b); got != want {
 			t.Fatalf("count after the click %d, want %d", got, want)

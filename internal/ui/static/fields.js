@@ -61,7 +61,7 @@ export class FieldSidebar {
         },
       });
     }
-    this.root.replaceChildren(el('h4', null, 'Fields'), find, list);
+    this.root.replaceChildren(...[el('h4', null, 'Fields'), find, list].filter(Boolean));
   }
 
   fieldEl(name, hits, signal) {
