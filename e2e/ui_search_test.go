@@ -453,6 +453,9 @@ func TestUISearch(t *testing.T) {
 		b.Do(chromedp.KeyEvent("\t"), waitJS(`document.getElementById('q').value === 'service:=inventory '`, 2*time.Second))
 		b.Do(chromedp.KeyEvent("\r"))
 		want := countUI(evs, func(e uiEvent) bool { return e.Service == "inventory" })
+		if v := evalJS[string](b, `document.getElementById('q').value`); v != "service:=inventory " {
+			t.Fatalf("query box holds %q after Enter", v)
+		}
 		b.Do(waitJS(`new URLSearchParams(location.hash.split('?')[1]).get('q') === 'service:=inventory'`, 3*time.Second))
 		if got := pageCount(b); got != want {
 			t.Fatalf("count %d, want %d", got, want)

@@ -112,7 +112,11 @@ class SearchPage {
     this.input.value = s.q === '*' ? '' : s.q;
     this.input.addEventListener('beforeinput', (e) => {
       if (this.swallowSlash && e.data === '/') e.preventDefault();
+      // The Enter that ran the query is not a new line, even where the
+      // browser (or a DevTools key event) delivers it after keydown.
+      if (this.swallowBreak && /^insert(LineBreak|Paragraph)$/.test(e.inputType)) e.preventDefault();
       this.swallowSlash = false;
+      this.swallowBreak = false;
     });
     this.input.addEventListener('keydown', (e) => {
       if (this.ac.key(e)) {
@@ -121,6 +125,8 @@ class SearchPage {
       }
       if (e.key === 'Enter' && !e.shiftKey) {
         e.preventDefault();
+        this.swallowBreak = true;
+        setTimeout(() => { this.swallowBreak = false; }, 100);
         this.run({ push: true });
       }
     });
