@@ -2,7 +2,10 @@ package issues
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -115,4 +118,42 @@ func FuzzDecodeEventRecord(f *testing.F) {
 			t.Fatalf("re-encoded %+v: %+v %v", e, e2, err)
 		}
 	})
+}
+
+// TestRecordedBeforeReturn: when Record returns, its change is in the
+// journal file, without Close (a kill -9 right after the answer loses
+// nothing): a copy of the folder taken then opens with the event counted.
+func TestRecordedBeforeReturn(t *testing.T) {
+	opts := testOpts(t)
+	tr, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	now := time.Now()
+	for i := 0; i < 3; i++ {
+		if _, err := tr.Record(javaEvent("charge", now, "u"+strconv.Itoa(i), "1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tr.SetStatus("SHOP-1", StatusChange{Status: StatusResolved}); err != nil {
+		t.Fatal(err)
+	}
+	copyOpts := testOpts(t)
+	files, _ := filepath.Glob(filepath.Join(opts.Dir, "*"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(copyOpts.Dir, filepath.Base(f)), data, 0o644)
+	}
+	cp, err := Open(copyOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Close()
+	if v, err := cp.Get("SHOP-1"); err != nil || v.Count != 3 || v.Users != 3 || v.Status != StatusResolved {
+		t.Fatalf("copy taken after Record returned: %+v %v", v, err)
+	}
 }
