@@ -6,7 +6,9 @@
 // Promises: an answer {"id": event_id} (200) means the event's log record
 // is durable in the store and its issue updated; a wrong or missing key is
 // 401; a full ingest queue is 429 with Retry-After, and nothing of that
-// request is kept. No input crashes the parser (FuzzParseEnvelope).
+// request is kept. No input crashes the parsers (FuzzParseEnvelope,
+// FuzzParseEvent, which also checks the event parser against the
+// encoding/json one it replaced).
 package sentry
 
 import (
