@@ -171,14 +171,18 @@ func FuzzParseEnvelope(f *testing.F) {
 	f.Add([]byte("{}\n{\"type\":\"log\"}\n{\"items\":[]}\n"))
 	f.Add([]byte("{}\n{\"type\":\"event\",\"length\":0}\n"))
 	f.Add([]byte("{\"event_id\":1}\n"))
+	f.Add([]byte("{}\n{\"type\":\"log\"}\n{\"items\":[{\"timestamp\":1763800000.25,\"level\":\"warn\",\"body\":\"b\",\"attributes\":{\"k\":{\"value\":3}}}]}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		env, err := ParseEnvelope(data)
 		if err != nil {
 			return
 		}
 		for _, it := range env.Items {
-			if it.Type == "event" {
+			switch it.Type {
+			case "event":
 				ParseEvent(it.Payload, "p", time.Now())
+			case "log":
+				appendLogItems(&event.Batch{}, it.Payload, "p", time.Now())
 			}
 		}
 	})
