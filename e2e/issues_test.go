@@ -80,7 +80,7 @@ func TestSentryGoSDK(t *testing.T) {
 		t.Fatalf("project create: %v %s", err, out)
 	}
 	dsn := strings.TrimSpace(string(out))
-	if !strings.HasPrefix(dsn, "http://") || !strings.HasSuffix(dsn, "@"+s.http+"/shop") {
+	if !strings.HasPrefix(dsn, "http://") || !strings.HasSuffix(dsn, "@"+s.http+"/1") {
 		t.Fatalf("DSN %q", dsn)
 	}
 	client, err := sentry.NewClient(sentry.ClientOptions{Dsn: dsn, Transport: sentry.NewHTTPSyncTransport(), Release: "shop@1.0", Environment: "test", ServerName: "web-1"})

@@ -18,7 +18,7 @@ import (
 // that CaptureMessage with the same text but other numbers is one issue.
 func TestSentryGoLogs(t *testing.T) {
 	s := startServer(t, "")
-	dsn := createProject(t, s, "billing")
+	dsn := createProject(t, s, "billing", 1)
 	const trace = "0af7651916cd43dd8448eb211c80319c"
 
 	// The default transport, not the sync one: logs go through the SDK's

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -100,16 +101,17 @@ func (p *recordingProxy) requests() []recordedRequest {
 }
 
 // createProject runs `logcaster project create` against s and returns the
-// DSN it prints.
-func createProject(t *testing.T, s *server, name string) string {
+// DSN it prints, which names the project by its number (n: the projects
+// of a server are numbered 1, 2, ... in order of creation).
+func createProject(t *testing.T, s *server, name string, n int) string {
 	t.Helper()
 	out, err := exec.Command(binary, "project", "create", name, "--server", "http://"+s.http).CombinedOutput()
 	if err != nil {
 		t.Fatalf("project create: %v %s", err, out)
 	}
 	dsn := strings.TrimSpace(string(out))
-	if !strings.HasPrefix(dsn, "http://") || !strings.HasSuffix(dsn, "@"+s.http+"/"+name) {
-		t.Fatalf("DSN %q", dsn)
+	if !strings.HasPrefix(dsn, "http://") || !strings.HasSuffix(dsn, "@"+s.http+"/"+strconv.Itoa(n)) {
+		t.Fatalf("DSN %q, want project number %d", dsn, n)
 	}
 	return dsn
 }
@@ -139,20 +141,22 @@ type nodeEventIDs struct {
 func TestSentryNodeSDK(t *testing.T) {
 	node := requireSentryNode(t)
 	s := startServer(t, "")
-	dsn := createProject(t, s, "checkout")
+	createProject(t, s, "other", 1) // so checkout's number is not 1
+	dsn := createProject(t, s, "checkout", 2)
 	const trace = "5b8efff798038103d269b633813fc60c"
 
 	// The JavaScript SDKs take only a number as the DSN's project: with
-	// the named DSN they would drop every event, and send.js says so.
-	named := exec.Command(node, "send.js", dsn, trace)
+	// the project's name they would drop every event (send.js says so),
+	// which is why the printed DSN has the number.
+	named := exec.Command(node, "send.js", strings.Replace(dsn, "@"+s.http+"/2", "@"+s.http+"/checkout", 1), trace)
 	named.Dir = sentryNodeDir
 	if out, err := named.CombinedOutput(); err == nil || !strings.Contains(string(out), "refused the DSN") {
-		t.Fatalf("send.js with the named DSN %s: %v %s", dsn, err, out)
+		t.Fatalf("send.js with the named DSN: %v %s", err, out)
 	}
-	// The same key with a number for the project reaches the key's project,
-	// through a proxy that records what the SDK puts on the wire.
+	// The printed DSN, through a proxy that records what the SDK puts on
+	// the wire.
 	proxy := newRecordingProxy(t, s.http)
-	dsn = strings.Replace(dsn, "@"+s.http+"/checkout", "@"+proxy.addr()+"/1", 1)
+	dsn = strings.Replace(dsn, "@"+s.http+"/2", "@"+proxy.addr()+"/2", 1)
 
 	cmd := exec.Command(node, "send.js", dsn, trace)
 	cmd.Dir = sentryNodeDir
@@ -178,7 +182,7 @@ func TestSentryNodeSDK(t *testing.T) {
 		}
 	}
 	if len(gz) != 1 || gz[0].Encoding != "gzip" || len(gz[0].Body) <= 32<<10 || gz[0].Wire >= len(gz[0].Body) ||
-		!bytes.Contains(gz[0].Body, []byte(ids.Big)) || !bytes.Contains(gz[0].Body, []byte("SKU-00599")) || gz[0].Path != "/api/1/envelope/" || !gz[0].Chunked {
+		!bytes.Contains(gz[0].Body, []byte(ids.Big)) || !bytes.Contains(gz[0].Body, []byte("SKU-00599")) || gz[0].Path != "/api/2/envelope/" || !gz[0].Chunked {
 		t.Fatalf("want exactly the large event's envelope gzipped, got:\n%s", describeRequests(gz))
 	}
 

@@ -161,7 +161,7 @@ func searchHits(b *browser) int {
 // resolve and bulk ignore reach the API.
 func TestUIIssues(t *testing.T) {
 	s := startServer(t, "")
-	dsn := createProject(t, s, "shop")
+	dsn := createProject(t, s, "shop", 1)
 	client, err := sentry.NewClient(sentry.ClientOptions{Dsn: dsn, Transport: sentry.NewHTTPSyncTransport(), Release: "shop@2.1", Environment: "e2e", ServerName: "web-7"})
 	if err != nil {
 		t.Fatal(err)

@@ -140,10 +140,10 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) projects(w http.ResponseWriter, r *http.Request) {
-	var out []map[string]string
+	var out []map[string]any
 	for _, p := range a.T.Projects() {
 		if p.Key != "" {
-			out = append(out, map[string]string{"name": p.Name, "key": p.Key, "dsn": a.dsn(r, p)})
+			out = append(out, map[string]any{"name": p.Name, "id": p.ID, "key": p.Key, "dsn": a.dsn(r, p)})
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"projects": out})
@@ -162,10 +162,11 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"name": p.Name, "key": p.Key, "dsn": a.dsn(r, p)})
+	writeJSON(w, http.StatusOK, map[string]any{"name": p.Name, "id": p.ID, "key": p.Key, "dsn": a.dsn(r, p)})
 }
 
-// dsn is the Sentry DSN of a project: http://KEY@host/NAME.
+// dsn is the Sentry DSN of a project: http://KEY@host/ID (a number, which
+// every SDK accepts; the name would do for sentry-go only).
 func (a *API) dsn(r *http.Request, p Project) string {
 	base := a.PublicURL
 	if base == "" {
@@ -175,7 +176,7 @@ func (a *API) dsn(r *http.Request, p Project) string {
 	if !ok {
 		scheme, host = "http", base
 	}
-	return scheme + "://" + p.Key + "@" + strings.TrimSuffix(host, "/") + "/" + p.Name
+	return scheme + "://" + p.Key + "@" + strings.TrimSuffix(host, "/") + "/" + strconv.FormatInt(p.ID, 10)
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {

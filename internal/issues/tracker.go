@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,10 +75,14 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// Project is a Sentry project: a name and the key its DSN carries.
+// Project is a Sentry project: a name, the key its DSN carries and the
+// number its DSN names it by (the JavaScript and Python SDKs accept only a
+// numeric project in a DSN). Projects that issues from ordinary logs open
+// (named after their index) have neither until they are created.
 type Project struct {
 	Name    string `json:"name"`
 	Key     string `json:"key"`
+	ID      int64  `json:"id,omitempty"`
 	Created int64  `json:"created"`
 	NextSeq int64  `json:"next_seq"` // short id counter
 }
@@ -171,6 +176,10 @@ func Open(opts Options) (*Tracker, error) {
 	}
 	j.noSync = opts.NoSync
 	t.j = j
+	if err := t.numberProjects(); err != nil {
+		j.close()
+		return nil, err
+	}
 	t.statuses.init(opts.Metrics)
 	t.statuses.reset(t.byID)
 	t.removeOldJournals()
@@ -254,13 +263,18 @@ func (t *Tracker) CreateProject(name string) (Project, error) {
 		return Project{}, fmt.Errorf("invalid project name %q: use letters, digits, '-' and '_'", name)
 	}
 	t.mu.Lock()
-	if p, ok := t.projects[name]; ok {
+	old, ok := t.projects[name]
+	if ok && old.Key != "" {
 		t.mu.Unlock()
-		return *p, nil
+		return *old, nil
 	}
 	var k [16]byte
 	rand.Read(k[:])
-	p := &Project{Name: name, Key: hex.EncodeToString(k[:]), Created: time.Now().UnixNano()}
+	p := &Project{Name: name, Key: hex.EncodeToString(k[:]), ID: t.maxProjectID() + 1, Created: time.Now().UnixNano()}
+	if ok {
+		// Issues from logs of this index opened it; keep their numbering.
+		p.NextSeq = old.NextSeq
+	}
 	seq, err := t.write(&journalRecord{Op: "project", Project: p})
 	j := t.j
 	if err == nil {
@@ -298,6 +312,54 @@ func (t *Tracker) Projects() []Project {
 		out = append(out, *p)
 	}
 	return out
+}
+
+// ProjectByID returns the project numbered id.
+func (t *Tracker) ProjectByID(id int64) (Project, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, p := range t.projects {
+		if p.ID == id && p.Key != "" {
+			return *p, true
+		}
+	}
+	return Project{}, false
+}
+
+func (t *Tracker) maxProjectID() int64 {
+	var n int64
+	for _, p := range t.projects {
+		n = max(n, p.ID)
+	}
+	return n
+}
+
+// numberProjects gives a number to projects created before projects had
+// one (in order of creation) and journals it, so the numbers stay put.
+func (t *Tracker) numberProjects() error {
+	var todo []*Project
+	for _, p := range t.projects {
+		if p.Key != "" && p.ID == 0 {
+			todo = append(todo, p)
+		}
+	}
+	sort.Slice(todo, func(i, j int) bool {
+		if todo[i].Created != todo[j].Created {
+			return todo[i].Created < todo[j].Created
+		}
+		return todo[i].Name < todo[j].Name
+	})
+	for _, p := range todo {
+		p.ID = t.maxProjectID() + 1
+		seq, err := t.write(&journalRecord{Op: "project", Project: p})
+		if err == nil {
+			err = t.j.wait(seq)
+		}
+		if err != nil {
+			return fmt.Errorf("number project %s: %w", p.Name, err)
+		}
+	}
+	return nil
 }
 
 // CheckKey tells whether key is project's key.

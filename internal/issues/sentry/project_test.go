@@ -10,13 +10,17 @@ import (
 )
 
 // TestNumericProject: a DSN such as http://KEY@host/1 (the only shape the
-// JavaScript SDKs accept) reaches the project the key belongs to; a number
-// with another project's key, or no key, is refused.
+// JavaScript SDKs accept) reaches the project of that number when the key
+// is that project's; another number, another project's key or no key is
+// refused.
 func TestNumericProject(t *testing.T) {
 	h, tr, sink, key := newTestHandler(t)
 	other, err := tr.CreateProject("shop")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if other.ID != 2 {
+		t.Fatalf("second project numbered %d", other.ID)
 	}
 	mux := http.NewServeMux()
 	mux.Handle(RouteEnvelope, h)
@@ -35,7 +39,9 @@ func TestNumericProject(t *testing.T) {
 		code      int
 	}{
 		{"/api/1/envelope/", key, 200},
-		{"/api/42/envelope/", other.Key, 200},
+		{"/api/2/envelope/", other.Key, 200},
+		{"/api/42/envelope/", other.Key, 401},
+		{"/api/1/envelope/", other.Key, 401},
 		{"/api/1/envelope/", "", 401},
 		{"/api/1/envelope/", "0123456789abcdef0123456789abcdef", 401},
 		{"/api/1x/envelope/", key, 401},
