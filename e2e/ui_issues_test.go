@@ -357,7 +357,7 @@ func TestUIIssues(t *testing.T) {
 		b.Screenshot("phone-" + page.route)
 	}
 	// By now the charge is resolved and the refund ignored.
-	if txt := evalJS[string](b, `document.getElementById('st-issues').textContent`); !strings.Contains(txt, "0open · 1 resolved · 1 ignored") {
+	if txt := evalJS[string](b, `document.getElementById('st-issues').textContent`); !strings.Contains(txt, "0unresolved · 1 resolved · 1 ignored") {
 		t.Fatalf("issues card %q", txt)
 	}
 	b.Do(chromedp.EmulateReset())

@@ -7,8 +7,7 @@ import (
 )
 
 // statusCounts counts issues by status and mirrors the counts into the
-// logcaster_issues{status} gauge. The gauge names the unresolved status
-// "open", as internal/metrics registered it.
+// logcaster_issues{status} gauge, labelled with the statuses' API names.
 type statusCounts struct {
 	n [numStatuses]int64
 	g [numStatuses]prometheus.Gauge // nil without Options.Metrics
@@ -17,7 +16,7 @@ type statusCounts struct {
 const numStatuses = 3
 
 // statusLabels are the gauge's label values, by statusIndex.
-var statusLabels = [numStatuses]string{"open", "resolved", "ignored"}
+var statusLabels = [numStatuses]string{"unresolved", "resolved", "ignored"}
 
 func statusIndex(s string) int {
 	switch s {

@@ -22,7 +22,7 @@ func TestStatusGauge(t *testing.T) {
 	}
 	gauges := func(when string, open, resolved, ignored float64) {
 		t.Helper()
-		got := [3]float64{testutil.ToFloat64(m.Issues.WithLabelValues("open")),
+		got := [3]float64{testutil.ToFloat64(m.Issues.WithLabelValues("unresolved")),
 			testutil.ToFloat64(m.Issues.WithLabelValues("resolved")), testutil.ToFloat64(m.Issues.WithLabelValues("ignored"))}
 		if got != [3]float64{open, resolved, ignored} {
 			t.Fatalf("%s: open, resolved, ignored = %v, want %v", when, got, [3]float64{open, resolved, ignored})

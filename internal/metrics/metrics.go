@@ -42,7 +42,7 @@ type Metrics struct {
 	// issues, alerting). They are registered now so that dashboards and
 	// alert rules can name them; they stay 0 until the feature calls them.
 	LiveSubscribers prometheus.Gauge       // open live-tail viewers
-	Issues          *prometheus.GaugeVec   // status: open, resolved, ignored
+	Issues          *prometheus.GaugeVec   // status: unresolved, resolved, ignored (as the issues API names them)
 	AlertsSent      *prometheus.CounterVec // result: ok, error
 
 	// logcaster_cache_hits_total / logcaster_cache_misses_total{cache} are
@@ -111,7 +111,7 @@ func New() *Metrics {
 	// Vectors show no series until a label value is used; these known
 	// values are created at 0 so that the metrics exist (and dashboards
 	// draw 0) before the features that set them land.
-	for _, st := range []string{"open", "resolved", "ignored"} {
+	for _, st := range []string{"unresolved", "resolved", "ignored"} {
 		m.Issues.WithLabelValues(st)
 	}
 	for _, r := range []string{"ok", "error"} {

@@ -30,7 +30,7 @@ func TestLastWALSync(t *testing.T) {
 
 func TestFeatureMetricsStartAtZero(t *testing.T) {
 	m := New()
-	if v := testutil.ToFloat64(m.Issues.WithLabelValues("open")); v != 0 {
+	if v := testutil.ToFloat64(m.Issues.WithLabelValues("unresolved")); v != 0 {
 		t.Fatalf("issues open %v", v)
 	}
 	if n := testutil.CollectAndCount(m.Registry, "logcaster_issues", "logcaster_alerts_sent_total", "logcaster_live_subscribers"); n != 6 {

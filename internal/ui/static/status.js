@@ -208,8 +208,8 @@ function draw(view, cur, prev) {
       el('div', { class: 'sub' }, `${num(rejected)} rejected with an error to the sender`),
       el('div', { class: 'sub' }, `${num(dropped)} dropped`)),
     card('st-issues', 'Issues',
-      el('div', { class: 'big' }, num(issues.open || 0)),
-      el('div', { class: 'sub' }, `open · ${num(issues.resolved || 0)} resolved · ${num(issues.ignored || 0)} ignored`),
+      el('div', { class: 'big' }, num(issues.unresolved || 0)),
+      el('div', { class: 'sub' }, `unresolved · ${num(issues.resolved || 0)} resolved · ${num(issues.ignored || 0)} ignored`),
       el('a', { href: '#/issues', class: 'small' }, 'Open the issues')));
 
   const names = Object.keys(h.checks || {}).sort();
