@@ -70,8 +70,9 @@ type Hub struct {
 	lw  *logWriter
 	// frames is the current chunk rendered frames are appended to.
 	frames []byte
-	// fills bounds the resumes reading the store at once.
-	fills chan struct{}
+	// fills bounds the resumes reading the store at once; writers the
+	// streams writing at once (Options.Writers).
+	fills, writers chan struct{}
 
 	limMu    sync.Mutex
 	open     int
@@ -98,7 +99,8 @@ func NewHub(opts Options, epoch time.Time) (*Hub, error) {
 		log:      seqLog{limit: opts.LogBytes},
 		// Two fills at once: a mass reconnect after a restart reads the
 		// store a few viewers at a time instead of starving ingest.
-		fills: make(chan struct{}, 2),
+		fills:   make(chan struct{}, 2),
+		writers: make(chan struct{}, opts.Writers),
 	}
 	if opts.Dir != "" {
 		lw, newest, err := openLog(opts.Dir, h.epoch, opts.LogBytes, &h.log)

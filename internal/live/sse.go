@@ -183,13 +183,19 @@ type stream struct {
 	last uint64
 	// err is the first write error of a drain; the stream then ends.
 	err error
+	// wctx, while set, bounds a WebSocket write (see writeQueued).
+	wctx context.Context
 }
 
 func (st *stream) flush() error {
 	if st.ws != nil {
 		start := 0
 		for _, end := range st.ends {
-			if err := st.ws.Write(st.ctx, websocket.MessageText, st.buf[start:end]); err != nil {
+			ctx := st.ctx
+			if st.wctx != nil {
+				ctx = st.wctx
+			}
+			if err := st.ws.Write(ctx, websocket.MessageText, st.buf[start:end]); err != nil {
 				return err
 			}
 			start = end
@@ -366,10 +372,10 @@ const writeChunk = 32 << 10
 // write error is kept in st.err.
 func (st *stream) drain() (wrote bool, dropFrom uint64, dropped bool) {
 	ents, n, dropFrom := st.sub.take()
-	if st.buf == nil && len(ents) > 0 {
-		st.buf = getBuf()
-	}
 	for _, e := range ents {
+		if st.buf == nil {
+			st.buf = getBuf() // again after each piece is written
+		}
 		if st.seen != nil {
 			k := rowKey(e.ev.Time, e.ev.Index, e.ev.Message)
 			if n := st.seen[k]; n > 0 {
@@ -409,6 +415,40 @@ func (st *stream) end(typ, reason string) {
 	_ = st.flush()
 }
 
+// acquire takes one of the hub's writer slots (see Options.Writers),
+// waiting parked rather than runnable; false when ctx ends first.
+func (st *stream) acquire(ctx context.Context) bool {
+	select {
+	case st.h.hub.writers <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (st *stream) release() { <-st.h.hub.writers }
+
+// writeQueued writes what the subscription has queued within the hub's
+// WriteTimeout: a viewer whose connection takes nothing for that long is
+// cut off (it resumes from its cursor) instead of holding a writer slot.
+func (st *stream) writeQueued() (wrote bool, err error) {
+	timeout := st.h.hub.opts.WriteTimeout
+	if st.ws != nil {
+		wctx, cancel := context.WithTimeout(st.ctx, timeout)
+		defer cancel()
+		st.wctx = wctx
+		defer func() { st.wctx = nil }()
+	} else {
+		_ = st.rc.SetWriteDeadline(time.Now().Add(timeout))
+		defer func() { _ = st.rc.SetWriteDeadline(time.Time{}) }()
+	}
+	wrote, _, _ = st.drain()
+	if st.err != nil {
+		return wrote, st.err
+	}
+	return wrote, st.flush()
+}
+
 func (st *stream) run(ctx context.Context) {
 	opts := st.h.hub.opts
 	hb := time.NewTicker(opts.Heartbeat)
@@ -426,10 +466,15 @@ func (st *stream) run(ctx context.Context) {
 	for {
 		select {
 		case <-notify:
-			if wrote, _, _ := st.drain(); wrote {
+			if !st.acquire(ctx) {
+				return
+			}
+			wrote, err := st.writeQueued()
+			st.release()
+			if wrote {
 				idle.Reset(opts.Idle)
 			}
-			if st.err != nil || st.flush() != nil {
+			if err != nil {
 				return
 			}
 			if opts.FlushInterval > 0 {
