@@ -11,7 +11,11 @@ import (
 
 // benchBatch is a group of n events spread over 100 services, so that each
 // of 100 filters (service:=sN) matches 1% of it.
-func benchBatch(n int) *event.Batch {
+func benchBatch(n int) *event.Batch { return benchBatchOf(n, 0) }
+
+// benchBatchOf is benchBatch with the services numbered from first: from
+// 100 on, no filter of BenchmarkPublish matches.
+func benchBatchOf(n, first int) *event.Batch {
 	b := &event.Batch{}
 	now := time.Now().UnixNano()
 	for i := 0; i < n; i++ {
@@ -20,7 +24,7 @@ func benchBatch(n int) *event.Batch {
 		e.Index = "app"
 		e.Level = "INFO"
 		e.Message = b.StrString("GET /api/v1/orders/" + strconv.Itoa(i) + " answered 200 in 12ms")
-		e.Fields = append(e.Fields, event.Field{Name: "service", Value: b.StrString("s" + strconv.Itoa(i%100))})
+		e.Fields = append(e.Fields, event.Field{Name: "service", Value: b.StrString("s" + strconv.Itoa(first+i%100))})
 	}
 	return b
 }
@@ -29,8 +33,13 @@ func benchBatch(n int) *event.Batch {
 // events, with no viewer and with 5,000 viewers over 100 filters whose
 // queues are taken each round as their streams would.
 func BenchmarkPublish(b *testing.B) {
-	for _, viewers := range []int{0, 5000} {
-		b.Run("viewers="+strconv.Itoa(viewers), func(b *testing.B) {
+	for _, c := range []struct {
+		viewers int
+		name    string
+		first   int
+	}{{0, "", 0}, {5000, "", 0}, {5000, ",none_matching", 100}} {
+		viewers := c.viewers
+		b.Run("viewers="+strconv.Itoa(viewers)+c.name, func(b *testing.B) {
 			h, err := NewHub(DefaultOptions(), time.Now())
 			if err != nil {
 				b.Fatal(err)
@@ -47,7 +56,7 @@ func BenchmarkPublish(b *testing.B) {
 				}
 				subs = append(subs, s)
 			}
-			batch := []*event.Batch{benchBatch(1000)}
+			batch := []*event.Batch{benchBatchOf(1000, c.first)}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
