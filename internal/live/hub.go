@@ -3,14 +3,32 @@
 // cursor, keeps recent events in a ring bounded in bytes, and hands the
 // events matching each viewer's filter to that viewer's bounded queue.
 //
-// Promises: cursors only grow, in the order the pipeline accepted the
-// events; a stream delivers matching events in cursor order and never
-// twice, including across a resume from a cursor still in the ring (ring
-// replay and live delivery are merged under the hub's lock). Publish never
+// Promises: cursors ("<epoch>-<seq>", the epoch being the server's start)
+// only grow, in the order the pipeline accepted the events; a stream
+// delivers matching events in cursor order and never twice. Publish never
 // waits for a viewer: a viewer whose queue is full loses events and is told
-// so (an explicit dropped notice with the cursor to resume from). A cursor
-// older than the ring, or from an earlier run, gets a gap notice; filling
-// that gap from the store by time is not done yet.
+// so (an explicit dropped notice with the cursor to resume from).
+//
+// Resume: a stream opened with a cursor continues exactly after it. From
+// the ring when the cursor is still in it (replay and registration happen
+// under the hub's lock). From the store otherwise, including a cursor of an
+// earlier run: the resume log (seqlog.go, kept on disk under Options.Dir)
+// holds for every published group its first cursor, its time range and an
+// 8-byte content hash an event, so the stream reads the store over each
+// stretch's time range with its filter and writes the rows whose hashes
+// the log lists, in cursor order, each with its original cursor; then the
+// ring and the live queue follow from the ring's oldest cursor on, so
+// nothing is written twice. Positions the log does not cover (no tail was
+// open within ResumeWindow, the log's byte bound, an unknown run, a store
+// read past FillMemory) get an explicit gap notice naming the range; never
+// silence. What is not promised: events the store no longer holds
+// (retention) are not replayed; an event made durable in the instant
+// between the WAL commit and the hub numbering it, when the process is
+// killed in that instant, has no cursor and is not replayed; a machine
+// crash (not a process kill) may lose the resume log's last records, which
+// are written without fsync, and with them the end of that run; two
+// different events whose 64-bit content hashes collide within one stretch
+// could be swapped (about 2^-64 a pair).
 package live
 
 import (

@@ -21,9 +21,11 @@ type Options struct {
 	// FillMemory bounds the rows one resume holds while it reads a stretch
 	// of the log from the store; a stretch past it is reported as a gap.
 	FillMemory int64
-	// ResumeWindow is how long after the last open tail the ring is still
-	// filled: a viewer that dropped its connection within it resumes
-	// exactly; with no tail for longer, the hub copies nothing.
+	// ResumeWindow is how long after the last open tail the ring and the
+	// resume log are still filled: a viewer that dropped its connection
+	// within it resumes exactly; with no tail for longer, the hub copies
+	// and logs nothing (a later resume from then gets a gap notice). A
+	// restart counts the resume log's last write as the last open tail.
 	ResumeWindow time.Duration
 	// MaxTails is the most concurrent streams; MaxPerClient the most from
 	// one remote address.
@@ -63,8 +65,10 @@ func DefaultOptions() Options {
 		// a smaller one is less for the GC to scan under load.
 		ReplayBytes: 16 << 20,
 		// 32 MiB: 4 million events, 3.5 minutes at 20,000 events/s.
-		LogBytes:     32 << 20,
-		FillMemory:   256 << 20,
+		LogBytes: 32 << 20,
+		// 64 MiB: a few hundred thousand matching rows of one stretch,
+		// well inside the server's default 448 MiB memory limit.
+		FillMemory:   64 << 20,
 		ResumeWindow: 15 * time.Minute,
 		MaxTails:     10000,
 		MaxPerClient: 100,
@@ -78,8 +82,10 @@ func DefaultOptions() Options {
 		// (the queue holds pointers into the shared ring, not copies).
 		BufferEvents: 4096,
 		SinceRows:    100000,
-		// 50 ms keeps delivery well inside a quarter second while cutting
-		// the writes of a busy stream from one per group to 20 a second.
+		// 100 ms: a busy stream writes 10 times a second, so 5,000 of them
+		// cost 50,000 writes/s (half of what 50 ms cost, the writes being
+		// most of the server's CPU under that load), and an event waits at
+		// most 100 of the 250 ms the issue allows.
 		FlushInterval: 100 * time.Millisecond,
 		Writers:       2 * runtime.GOMAXPROCS(0),
 		WriteTimeout:  time.Second,
