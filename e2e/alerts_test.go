@@ -389,6 +389,31 @@ func TestAlertRulesAPI(t *testing.T) {
 	waitUntil(t, "the ok metric", 5*time.Second, func() bool {
 		return strings.Contains(s.get("/metrics"), `logcaster_alerts_sent_total{result="ok"} 1`)
 	})
+
+	// The rule was acknowledged, so it survives a crash and still fires.
+	s.kill9()
+	s.restart()
+	if err := json.Unmarshal([]byte(s.get("/api/v1/alerts/rules")), &got); err != nil || len(got.Rules) != 1 || got.Rules[0].Name != "api-new" {
+		t.Fatalf("rules after kill -9 and restart: %+v %v", got, err)
+	}
+	sendTCP(t, s.tcp, javaError("refund"))
+	if h := sink.wait(t, "/hook", "api-new", 2, 10*time.Second); len(h) != 2 {
+		t.Fatalf("%d alerts after the restart, want 2 in all", len(h))
+	}
+
+	// Deleted, it stays deleted across a restart.
+	req, _ := http.NewRequest(http.MethodDelete, "http://"+s.http+"/api/v1/alerts/rules/api-new", nil)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete rule: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	s.stop()
+	s.restart()
+	got.Rules = nil
+	if err := json.Unmarshal([]byte(s.get("/api/v1/alerts/rules")), &got); err != nil || len(got.Rules) != 0 {
+		t.Fatalf("rules after delete and restart: %+v %v", got, err)
+	}
 }
 
 func waitUntil(t *testing.T, what string, within time.Duration, cond func() bool) {
