@@ -145,6 +145,9 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 	fs.IntVar(&c.live.MaxPerClient, "tail.max-per-client", c.live.MaxPerClient, "most concurrent live tails from one remote address")
 	fs.Var(durationValue{&c.live.MaxDuration}, "tail.max-duration", "longest a live tail stays open before it ends with a resume cursor")
 	fs.Var(durationValue{&c.live.Idle}, "tail.idle", "a live tail that matched nothing this long ends with a resume cursor")
+	fs.Var(durationValue{&c.live.FlushInterval}, "tail.flush-interval", "least time between two writes of one live tail (events meanwhile go out together)")
+	fs.IntVar(&c.live.Writers, "tail.writers", c.live.Writers, "most live tails writing at once (the others wait without taking CPU from ingest)")
+	fs.Var(durationValue{&c.live.WriteTimeout}, "tail.write-timeout", "a live tail whose connection takes nothing this long is cut off (it resumes from its cursor)")
 	return fs, c
 }
 
