@@ -266,3 +266,27 @@ func TestResumeLogFileRoundTrip(t *testing.T) {
 		t.Fatal(name)
 	}
 }
+
+// TestHeartbeatOnQuietStream: a stream with nothing to say writes an SSE
+// comment every Heartbeat, and not while events flow.
+func TestHeartbeatOnQuietStream(t *testing.T) {
+	opts := DefaultOptions()
+	opts.Heartbeat = 300 * time.Millisecond
+	e := newEnv(t, opts, nil)
+	c := e.open(t, "/api/v1/tail?q=keep")
+	start := time.Now()
+	line, err := c.rd.ReadString('\n')
+	if err != nil || line != ": hb\n" {
+		t.Fatalf("want a heartbeat comment, got %q %v", line, err)
+	}
+	if d := time.Since(start); d < 250*time.Millisecond || d > 2*time.Second {
+		t.Fatalf("heartbeat after %v, want about 300ms", d)
+	}
+	if l, _ := c.rd.ReadString('\n'); l != "\n" {
+		t.Fatalf("heartbeat not ended by a blank line: %q", l)
+	}
+	e.send(t, "keep 1")
+	if f := c.must(t); msgOf(t, f) != "keep 1" {
+		t.Fatalf("got %+v", f)
+	}
+}
