@@ -3,6 +3,7 @@ package ingest
 import (
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -41,20 +42,38 @@ func TestListenTCPAndUDPPortZero(t *testing.T) {
 
 func TestListenTCPAndUDPTakenUDPPort(t *testing.T) {
 	// Hold a UDP port, then ask for exactly that port: UDP must fail and
-	// the TCP listener must not be left open.
-	held, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
+	// the TCP listener must not be left open. The port is one whose TCP
+	// side is free, or the TCP listen would fail first (other tests run
+	// beside this one and hold TCP ports of their own).
+	var held *net.UDPConn
+	var addr string
+	for try := 0; ; try++ {
+		uc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(uc.LocalAddr().(*net.UDPAddr).Port))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			held = uc
+			break
+		}
+		uc.Close()
+		if try == 20 {
+			t.Fatal("no UDP port with its TCP side free")
+		}
 	}
 	defer held.Close()
-	port := held.LocalAddr().(*net.UDPAddr).Port
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	if ln, uc, err := ListenTCPAndUDP(addr); err == nil {
+	ln, uc, err := ListenTCPAndUDP(addr)
+	if err == nil {
 		ln.Close()
 		uc.Close()
 		t.Fatal("want an error for a taken UDP port")
 	}
-	ln, err := net.Listen("tcp", addr)
+	if !strings.Contains(err.Error(), "listen udp") {
+		t.Fatalf("want the UDP listen to fail, got %v", err)
+	}
+	ln, err = net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("tcp port left open after the failure: %v", err)
 	}
