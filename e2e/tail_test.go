@@ -518,9 +518,12 @@ func maxIngest(t *testing.T, s *server, n int, match bool) float64 {
 // a viewer reading the event (p50, p99, max), and that no viewer lost or
 // was told it lost anything; (3) the most events/s again with the 5,000
 // viewers attached (viewers that cannot keep up at that rate are told so;
-// ingest must not wait for them). LOGCASTER_TAIL_VIEWERS, _RATE, _SECONDS
-// and _MAX_EVENTS change the sizes; LOGCASTER_TAIL_PROFILE=file takes a
-// CPU profile of the server during (2).
+// ingest must not wait for them), first with events no filter matches (the
+// hub's own cost), then with matching ones. Senders run in a process of
+// their own. LOGCASTER_TAIL_VIEWERS, _RATE, _SECONDS and _MAX_EVENTS change
+// the sizes, LOGCASTER_TAIL_SERVER_ARGS adds server flags;
+// LOGCASTER_TAIL_PROFILE=file takes a CPU profile of the server during (2),
+// LOGCASTER_TAIL_PROFILE_MAX=file one (and a goroutine dump) during (3).
 func TestTailLoad(t *testing.T) {
 	if os.Getenv("LOGCASTER_TAIL_BENCH") != "1" {
 		t.Skip("set LOGCASTER_TAIL_BENCH=1 to run the load measurement")
@@ -529,8 +532,11 @@ func TestTailLoad(t *testing.T) {
 	rate := tailLoadParam("LOGCASTER_TAIL_RATE", 20000)
 	seconds := tailLoadParam("LOGCASTER_TAIL_SECONDS", 10)
 	maxEvents := tailLoadParam("LOGCASTER_TAIL_MAX_EVENTS", 1000000)
-	const filters, conns = 100, 4
-	s := startServer(t, "", "--tail.max-per-client", "20000", "--http.max-conns", "20000")
+	const filters = 100
+	args := []string{"--tail.max-per-client", "20000", "--http.max-conns", "20000"}
+	// LOGCASTER_TAIL_SERVER_ARGS adds server flags, e.g. "--tail.flush-interval 50ms".
+	args = append(args, strings.Fields(os.Getenv("LOGCASTER_TAIL_SERVER_ARGS"))...)
+	s := startServer(t, "", args...)
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		t.Logf("load average before: %s", strings.TrimSpace(string(b)))
 	}
@@ -677,7 +683,11 @@ func TestTailLoad(t *testing.T) {
 	// costs too, on the same 2 cores as this test's 5,000 readers.
 	quiet := maxIngest(t, s, maxEvents, false)
 	t.Logf("max ingest, %d viewers attached, none matching: %.0f events/s (%.0f%% of %.0f with none)", viewers, quiet, 100*quiet/alone, alone)
+	srvCPU, selfCPU = cpuSeconds(serverPid), cpuSeconds("self")
+	maxStart := time.Now()
 	with := maxIngest(t, s, maxEvents, true)
+	maxWall := time.Since(maxStart)
+	srvCPU, selfCPU = cpuSeconds(serverPid)-srvCPU, cpuSeconds("self")-selfCPU
 	// Let the deliveries settle, so that a loss without a notice shows.
 	for prev, n := int64(-1), maxDelivered.Load(); n != prev; prev, n = n, maxDelivered.Load() {
 		time.Sleep(500 * time.Millisecond)
@@ -686,6 +696,8 @@ func TestTailLoad(t *testing.T) {
 	t.Logf("max ingest, %d viewers attached, each event matching 50: %.0f events/s (%.0f%% of %.0f with none); %d deliveries of %d, %d events in %d dropped notices, %d lost without one",
 		viewers, with, 100*with/alone, alone, maxDelivered.Load(), wantMax, droppedEvents.Load(), dropNotices.Load()-drops,
 		wantMax-maxDelivered.Load()-droppedEvents.Load())
+	t.Logf("CPU over that max ingest (%v): server %.1f s, this test's readers %.1f s (of %.1f s the 2 cores had)",
+		maxWall.Round(time.Millisecond), srvCPU, selfCPU, 2*maxWall.Seconds())
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		t.Logf("load average after: %s", strings.TrimSpace(string(b)))
 	}
