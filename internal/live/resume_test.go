@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -288,5 +289,72 @@ func TestHeartbeatOnQuietStream(t *testing.T) {
 	e.send(t, "keep 1")
 	if f := c.must(t); msgOf(t, f) != "keep 1" {
 		t.Fatalf("got %+v", f)
+	}
+}
+
+// TestStuckViewerIsCutOff: a viewer that stops reading is cut off once a
+// write has waited WriteTimeout, giving back its writer slot and its
+// limit; a viewer that reads gets everything meanwhile.
+func TestStuckViewerIsCutOff(t *testing.T) {
+	opts := DefaultOptions()
+	opts.WriteTimeout = 300 * time.Millisecond
+	opts.Writers = 1 // the stuck viewer would otherwise block the only slot
+	opts.BufferEvents = 1 << 20
+	e := newEnv(t, opts, nil)
+	stuck, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	if err := stuck.(*net.TCPConn).SetReadBuffer(4096); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stuck.Write([]byte("GET /api/v1/tail HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	good := e.open(t, "/api/v1/tail")
+	big := strings.Repeat("x", 8<<10)
+	const rounds, per = 40, 100 // 32 MiB: more than any socket buffers
+	got := make(chan int)
+	go func() {
+		n := 0
+		for n < rounds*per {
+			f, err := good.next()
+			if err != nil {
+				break
+			}
+			if f.typ == "log" {
+				n++
+			}
+		}
+		got <- n
+	}()
+	for r := 0; r < rounds; r++ {
+		msgs := make([]string, per)
+		for i := range msgs {
+			msgs[i] = big
+		}
+		e.send(t, msgs...)
+	}
+	select {
+	case n := <-got:
+		if n != rounds*per {
+			t.Fatalf("the reading viewer got %d of %d", n, rounds*per)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the reading viewer was held up by the stuck one")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e.hub.limMu.Lock()
+		open := e.hub.open
+		e.hub.limMu.Unlock()
+		if open == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d streams open; the stuck one should have been cut off", open)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
