@@ -139,8 +139,8 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 	fs.Var(durationValue{&c.alerts.Cooldown}, "alerts.cooldown", "least time between two alerts of one rule for one issue")
 	fs.IntVar(&c.alerts.MaxAttempts, "alerts.max-attempts", c.alerts.MaxAttempts, "delivery attempts of one alert before it is marked failed")
 	fs.Var(sizeValue[int64]{&c.live.ReplayBytes}, "tail.replay-bytes", "recent events kept for live tails to resume from (Last-Event-ID)")
-	fs.Var(durationValue{&c.live.ResumeWindow}, "tail.resume-window", "keep the resume buffer filled this long after the last open tail; with no tail for longer, events are not copied for tails")
 	fs.Var(sizeValue[int64]{&c.live.LogBytes}, "tail.log-bytes", "resume log (8 bytes an event, in DATA/live): a tail resumes exactly, from the store, from any cursor it covers")
+	fs.Var(durationValue{&c.live.ResumeWindow}, "tail.resume-window", "keep the resume buffer filled this long after the last open tail; with no tail for longer, events are not copied for tails")
 	fs.IntVar(&c.live.MaxTails, "tail.max", c.live.MaxTails, "most concurrent live tails (GET /api/v1/tail)")
 	fs.IntVar(&c.live.MaxPerClient, "tail.max-per-client", c.live.MaxPerClient, "most concurrent live tails from one remote address")
 	fs.Var(durationValue{&c.live.MaxDuration}, "tail.max-duration", "longest a live tail stays open before it ends with a resume cursor")
@@ -167,11 +167,11 @@ func runServe(args []string) error {
 	if c.memoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(c.memoryLimit)
 	}
-	hub, err := live.NewHub(c.live, time.Now())
 	if c.live.Dir == "" {
 		// The resume log lets a tail resume exactly across a restart.
 		c.live.Dir = filepath.Join(c.store.Dir, "live")
 	}
+	hub, err := live.NewHub(c.live, time.Now())
 	if err != nil {
 		return err
 	}
