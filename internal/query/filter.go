@@ -116,6 +116,9 @@ func (bc *blockCtx) putBitmap(bm *bitmap) { bc.spare = append(bc.spare, bm) }
 // applyToValues keeps the rows whose value of field satisfies match; a
 // block without the column is decided by match("") once.
 func applyToValues(bc *blockCtx, bm *bitmap, field string, match func(v string) bool) {
+	if keepIfCodes(bc, bm, field, match) {
+		return
+	}
 	col := bc.column(field)
 	if col == nil {
 		if !match("") {

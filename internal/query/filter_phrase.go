@@ -44,6 +44,13 @@ func (f *filterPhrase) apply(bc *blockCtx, bm *bitmap) {
 	} else if applyRawTokens(bc, bm, f.field, &f.m.first, &f.m) {
 		return
 	}
+	match := f.m.match
+	if f.substr {
+		match = f.sm.match
+	}
+	if keepIfCodes(bc, bm, f.field, match) {
+		return
+	}
 	col := bc.column(f.field)
 	if col == nil {
 		bm.reset()

@@ -21,6 +21,9 @@ func (f *filterPrefix) String() string {
 func (f *filterPrefix) mayMatch(bc *blockCtx) bool { return bc.mayContain(f.field, f.hashes) }
 
 func (f *filterPrefix) apply(bc *blockCtx, bm *bitmap) {
+	if keepIfCodes(bc, bm, f.field, f.m.match) {
+		return
+	}
 	col := bc.column(f.field)
 	if col == nil {
 		bm.reset()

@@ -21,6 +21,9 @@ func (f *filterWord) apply(bc *blockCtx, bm *bitmap) {
 	if applyRawTokens(bc, bm, f.field, &f.m, nil) {
 		return
 	}
+	if keepIfCodes(bc, bm, f.field, f.m.match) {
+		return
+	}
 	col := bc.column(f.field)
 	if col == nil {
 		bm.reset()

@@ -100,8 +100,11 @@ type statsAgg struct {
 	groups map[string]*statsGroup
 	key    []byte
 	keyCol [][]string
-	valCol [][]string
-	counts bool // every function is count()
+	// keyCodes[j].ok: by-field j is dictionary-coded in this block (see
+	// match_codes.go) and keyCol[j] is not read unless a fallback needs it.
+	keyCodes []codedCol
+	valCol   [][]string
+	counts   bool // every function is count()
 
 	// Per block: each by-field value gets a small local id (memoised by
 	// string identity, so a dictionary column costs a pointer compare a
@@ -117,6 +120,13 @@ type statsAgg struct {
 	bucketV []int64
 	byKey   map[uint64]*statsGroup
 	touched []*statsGroup
+}
+
+// codedCol is a by-field's dictionary and codes in the current block.
+type codedCol struct {
+	dict  []string
+	codes []byte // nil: every row is dict[0]
+	ok    bool
 }
 
 // maxPackedFields is how many group-by fields pack into the uint64 key
@@ -177,14 +187,25 @@ func (a *statsAgg) addBlock(bc *blockCtx, bm *bitmap) {
 		return
 	}
 	a.keyCol = a.keyCol[:0]
+	a.keyCodes = a.keyCodes[:0]
 	var ts []int64
+	packed := len(p.by) <= maxPackedFields
 	for _, f := range p.by {
 		if f == timeField {
 			ts = bc.timestamps()
 			a.keyCol = append(a.keyCol, nil)
+			a.keyCodes = append(a.keyCodes, codedCol{})
 			continue
 		}
+		if packed {
+			if dict, codes, ok := bc.codes(f); ok {
+				a.keyCol = append(a.keyCol, nil)
+				a.keyCodes = append(a.keyCodes, codedCol{dict: dict, codes: codes, ok: true})
+				continue
+			}
+		}
 		a.keyCol = append(a.keyCol, bc.column(f))
+		a.keyCodes = append(a.keyCodes, codedCol{})
 	}
 	a.valCol = a.valCol[:0]
 	for _, f := range p.funcs {
@@ -199,9 +220,14 @@ func (a *statsAgg) addBlock(bc *blockCtx, bm *bitmap) {
 	}
 	a.startBlock()
 	step := int64(p.step)
-	if len(p.by) <= maxPackedFields && a.fillIDs(bm, ts, step) {
+	if packed && a.fillIDs(bm, ts, step) {
 		a.addPacked(bm)
 	} else {
+		for j, f := range p.by {
+			if a.keyCodes[j].ok {
+				a.keyCol[j] = bc.column(f)
+			}
+		}
 		bm.keepIf(func(i int) bool {
 			a.addRow(a.groupOf(ts, step, i), i)
 			return true
@@ -354,6 +380,28 @@ func (a *statsAgg) fillIDs(bm *bitmap, ts []int64, step int64) bool {
 		}
 		ids := a.idCols[j][:bm.n]
 		a.idCols[j] = ids
+		if cc := &a.keyCodes[j]; cc.ok {
+			// Each distinct value once; rows by their code (every row, set
+			// or not: a lookup costs less than testing the bit).
+			var remap [256]uint16
+			for k, v := range cc.dict {
+				id := a.localID(j, v)
+				if id > maxLocalID {
+					return false
+				}
+				remap[k] = uint16(id)
+			}
+			if cc.codes == nil {
+				for i := range ids {
+					ids[i] = remap[0]
+				}
+				continue
+			}
+			for i, c := range cc.codes {
+				ids[i] = remap[c]
+			}
+			continue
+		}
 		if a.p.by[j] == timeField {
 			// Rows ascend in time within a block (not after a pipe, so the
 			// bucket is checked, not assumed): one division per bucket.

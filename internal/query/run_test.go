@@ -121,69 +121,72 @@ func wantTimes(evs []event.Event, pred func(e *event.Event) bool) []int64 {
 
 func TestRunFilters(t *testing.T) {
 	evs := testEvents(3000)
-	sc := newFakeScanner(evs, 128)
-	msg := func(e *event.Event) string { return e.Message }
-	word := func(w string) func(e *event.Event) bool {
-		return func(e *event.Event) bool { return slices.Contains(refTokens(msg(e)), w) }
-	}
-	cases := []struct {
-		q    string
-		pred func(e *event.Event) bool
-	}{
-		{"timeout", word("timeout")},
-		{"TIMEOUT", word("timeout")},
-		{"timeouts", word("timeouts")},
-		{"time", word("time")}, // matches no event: no whole token "time"
-		{`"connection refused"`, func(e *event.Event) bool { return refHasPhrase(msg(e), "connection refused") }},
-		{`"refused to db"`, func(e *event.Event) bool { return refHasPhrase(msg(e), "refused to db") }},
-		{"время", word("время")},
-		{"connection refused", func(e *event.Event) bool { return word("connection")(e) && word("refused")(e) }},
-		{"timeout OR refused", func(e *event.Event) bool { return word("timeout")(e) || word("refused")(e) }},
-		{"refused -peer", func(e *event.Event) bool { return word("refused")(e) && !word("peer")(e) }},
-		{"NOT refused", func(e *event.Event) bool { return !word("refused")(e) }},
-		{"level:error service:payment", func(e *event.Event) bool { return e.Level == "ERROR" && get(e, "service") == "payment" }},
-		{"level:(ERROR OR warn) AND NOT host:web-1", func(e *event.Event) bool {
-			return (e.Level == "ERROR" || e.Level == "WARN") && get(e, "host") != "web-1"
-		}},
-		{"service:=Payment", func(e *event.Event) bool { return get(e, "service") == "Payment" }},
-		{"service:=payment", func(e *event.Event) bool { return get(e, "service") == "payment" }},
-		{"host:web-1*", func(e *event.Event) bool { return strings.HasPrefix(get(e, "host"), "web-1") }},
-		{"time*", func(e *event.Event) bool {
-			return slices.ContainsFunc(refTokens(msg(e)), func(t string) bool { return strings.HasPrefix(t, "time") })
-		}},
-		{"trace_id:*", func(e *event.Event) bool { return e.TraceID != "" }},
-		{"-status:*", func(e *event.Event) bool { return get(e, "status") == "" }},
-		{"status:>=400", func(e *event.Event) bool { n, ok := num(e, "status"); return ok && n >= 400 }},
-		{"latency_ms:>250 status:<300", func(e *event.Event) bool {
-			l, _ := num(e, "latency_ms")
-			s, ok := num(e, "status")
-			return l > 250 && ok && s < 300
-		}},
-		{"latency_ms:[100, 250)", func(e *event.Event) bool { l, _ := num(e, "latency_ms"); return l >= 100 && l < 250 }},
-		{"latency_ms:[100, 250]", func(e *event.Event) bool { l, _ := num(e, "latency_ms"); return l >= 100 && l <= 250 }},
-		{`~"ockMana"`, func(e *event.Event) bool { return strings.Contains(msg(e), "ockMana") }},
-		{`message:~"time(out)?s? "`, func(e *event.Event) bool { return regexp.MustCompile(`time(out)?s? `).MatchString(msg(e)) }},
-		{`host:~"^web-1[01]$"`, func(e *event.Event) bool { h := get(e, "host"); return h == "web-10" || h == "web-11" }},
-		{"_time:[2026-11-01T00:10:00Z, 2026-11-01T00:20:00Z)", func(e *event.Event) bool {
-			return e.Time >= base+600e9 && e.Time < base+1200e9
-		}},
-		{"_time:[2026-11-01T00:10:00Z, 2026-11-01T00:20:00Z] refused", func(e *event.Event) bool {
-			return e.Time >= base+600e9 && e.Time <= base+1200e9 && word("refused")(e)
-		}},
-	}
-	for _, c := range cases {
-		want := wantTimes(evs, c.pred)
-		rows := runAll(t, sc, c.q, RunOptions{})
-		got := make([]int64, len(rows))
-		for i, r := range rows {
-			got[i] = r.Time
-		}
-		if !slices.Equal(got, want) {
-			t.Errorf("%s: got %d rows, want %d", c.q, len(got), len(want))
-		}
-		if len(want) == 0 && c.q != "time" && c.q != "service:=Payment" {
-			t.Errorf("%s: the corpus has no match; the case tests nothing", c.q)
-		}
+	for name, sc := range scanners(t, evs, 128) {
+		t.Run(name, func(t *testing.T) {
+			msg := func(e *event.Event) string { return e.Message }
+			word := func(w string) func(e *event.Event) bool {
+				return func(e *event.Event) bool { return slices.Contains(refTokens(msg(e)), w) }
+			}
+			cases := []struct {
+				q    string
+				pred func(e *event.Event) bool
+			}{
+				{"timeout", word("timeout")},
+				{"TIMEOUT", word("timeout")},
+				{"timeouts", word("timeouts")},
+				{"time", word("time")}, // matches no event: no whole token "time"
+				{`"connection refused"`, func(e *event.Event) bool { return refHasPhrase(msg(e), "connection refused") }},
+				{`"refused to db"`, func(e *event.Event) bool { return refHasPhrase(msg(e), "refused to db") }},
+				{"время", word("время")},
+				{"connection refused", func(e *event.Event) bool { return word("connection")(e) && word("refused")(e) }},
+				{"timeout OR refused", func(e *event.Event) bool { return word("timeout")(e) || word("refused")(e) }},
+				{"refused -peer", func(e *event.Event) bool { return word("refused")(e) && !word("peer")(e) }},
+				{"NOT refused", func(e *event.Event) bool { return !word("refused")(e) }},
+				{"level:error service:payment", func(e *event.Event) bool { return e.Level == "ERROR" && get(e, "service") == "payment" }},
+				{"level:(ERROR OR warn) AND NOT host:web-1", func(e *event.Event) bool {
+					return (e.Level == "ERROR" || e.Level == "WARN") && get(e, "host") != "web-1"
+				}},
+				{"service:=Payment", func(e *event.Event) bool { return get(e, "service") == "Payment" }},
+				{"service:=payment", func(e *event.Event) bool { return get(e, "service") == "payment" }},
+				{"host:web-1*", func(e *event.Event) bool { return strings.HasPrefix(get(e, "host"), "web-1") }},
+				{"time*", func(e *event.Event) bool {
+					return slices.ContainsFunc(refTokens(msg(e)), func(t string) bool { return strings.HasPrefix(t, "time") })
+				}},
+				{"trace_id:*", func(e *event.Event) bool { return e.TraceID != "" }},
+				{"-status:*", func(e *event.Event) bool { return get(e, "status") == "" }},
+				{"status:>=400", func(e *event.Event) bool { n, ok := num(e, "status"); return ok && n >= 400 }},
+				{"latency_ms:>250 status:<300", func(e *event.Event) bool {
+					l, _ := num(e, "latency_ms")
+					s, ok := num(e, "status")
+					return l > 250 && ok && s < 300
+				}},
+				{"latency_ms:[100, 250)", func(e *event.Event) bool { l, _ := num(e, "latency_ms"); return l >= 100 && l < 250 }},
+				{"latency_ms:[100, 250]", func(e *event.Event) bool { l, _ := num(e, "latency_ms"); return l >= 100 && l <= 250 }},
+				{`~"ockMana"`, func(e *event.Event) bool { return strings.Contains(msg(e), "ockMana") }},
+				{`message:~"time(out)?s? "`, func(e *event.Event) bool { return regexp.MustCompile(`time(out)?s? `).MatchString(msg(e)) }},
+				{`host:~"^web-1[01]$"`, func(e *event.Event) bool { h := get(e, "host"); return h == "web-10" || h == "web-11" }},
+				{"_time:[2026-11-01T00:10:00Z, 2026-11-01T00:20:00Z)", func(e *event.Event) bool {
+					return e.Time >= base+600e9 && e.Time < base+1200e9
+				}},
+				{"_time:[2026-11-01T00:10:00Z, 2026-11-01T00:20:00Z] refused", func(e *event.Event) bool {
+					return e.Time >= base+600e9 && e.Time <= base+1200e9 && word("refused")(e)
+				}},
+			}
+			for _, c := range cases {
+				want := wantTimes(evs, c.pred)
+				rows := runAll(t, sc, c.q, RunOptions{})
+				got := make([]int64, len(rows))
+				for i, r := range rows {
+					got[i] = r.Time
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("%s: got %d rows, want %d", c.q, len(got), len(want))
+				}
+				if len(want) == 0 && c.q != "time" && c.q != "service:=Payment" {
+					t.Errorf("%s: the corpus has no match; the case tests nothing", c.q)
+				}
+			}
+		})
 	}
 }
 

@@ -3,18 +3,21 @@ package query
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"sync"
+	"testing"
 
 	"github.com/logcaster/logcaster/internal/event"
 	"github.com/logcaster/logcaster/internal/store"
+	"github.com/logcaster/logcaster/internal/store/part"
 )
 
 // fakeScanner serves MemBlocks the way the store promises to: blocks
 // outside the time range skipped, newest first on request, fn called from
 // Parallelism goroutines at once, ErrStopScan ending the scan with nil.
 type fakeScanner struct {
-	blocks  []*store.MemBlock
+	blocks  []store.Block
 	visited int // blocks handed to fn in the last scan
 	scans   int // Scan calls so far
 	mu      sync.Mutex
@@ -38,15 +41,46 @@ func newFakeScanner(events []event.Event, blockRows int) *fakeScanner {
 		slices.SortStableFunc(evs, func(a, b event.Event) int { return cmpInt(a.Time, b.Time) })
 		for len(evs) > 0 {
 			n := min(blockRows, len(evs))
-			fs.blocks = append(fs.blocks, store.NewMemBlock(evs[:n:n]))
+			fs.blocks = append(fs.blocks, store.Block(store.NewMemBlock(evs[:n:n])))
 			evs = evs[n:]
 		}
 	}
 	return fs
 }
 
+// newPartScanner serves the same events from a part written as the store
+// writes merged parts (dictionary and constant columns, zstd, blooms),
+// cut into blocks of at most blockRows per stream: the filters' and pipes'
+// paths for part blocks (ColumnRaw, ColumnCodes, blooms) against the same
+// answers as the MemBlocks'.
+func newPartScanner(t testing.TB, events []event.Event, blockRows int) *fakeScanner {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "part")
+	if _, err := part.Write(dir, events, part.Meta{}, part.WriteOptions{ZstdLevel: 1, MaxBlockRows: blockRows, MaxBlockBytes: 4 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := part.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	fs := &fakeScanner{}
+	for i := 0; i < p.NumBlocks(); i++ {
+		r := &part.BlockReader{} // one each: blocks are read concurrently
+		r.Reset(p, i)
+		fs.blocks = append(fs.blocks, r)
+	}
+	return fs
+}
+
+// scanners returns the events served as MemBlocks (the head) and as a
+// part's blocks, for a test to run against both.
+func scanners(t testing.TB, events []event.Event, blockRows int) map[string]*fakeScanner {
+	return map[string]*fakeScanner{"mem": newFakeScanner(events, blockRows), "part": newPartScanner(t, events, blockRows)}
+}
+
 func (fs *fakeScanner) Scan(ctx context.Context, opts store.ScanOptions, fn func(store.Block) error) error {
-	var todo []*store.MemBlock
+	var todo []store.Block
 	for _, b := range fs.blocks {
 		lo, hi := b.TimeRange()
 		if hi >= opts.MinTime && lo <= opts.MaxTime {
@@ -54,7 +88,7 @@ func (fs *fakeScanner) Scan(ctx context.Context, opts store.ScanOptions, fn func
 		}
 	}
 	if opts.NewestFirst {
-		slices.SortStableFunc(todo, func(a, b *store.MemBlock) int {
+		slices.SortStableFunc(todo, func(a, b store.Block) int {
 			_, x := a.TimeRange()
 			_, y := b.TimeRange()
 			return cmpInt(y, x)

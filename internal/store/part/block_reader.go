@@ -34,11 +34,14 @@ type readerSlot struct {
 	raw []byte // the section decompressed
 
 	// A plain column is kept as parsed (values back to back in data, with
-	// their ends) and turned into strings only when Column asks; other
-	// encodings decode to vals at once and build data/ends for ColumnRaw
-	// on demand.
+	// their ends) and turned into strings only when Column asks; a dict or
+	// const column is kept as its dictionary and codes (coded), which
+	// ColumnCodes hands out as they are, and turned into strings (vals)
+	// and data/ends only when Column or ColumnRaw ask.
 	vals     []string
 	valsDone bool
+	coded    bool
+	codes    []byte // nil for a const column: every row is dict[0]
 	dict     []string
 	data     []byte
 	ends     []uint32
@@ -70,7 +73,7 @@ func (r *BlockReader) Reset(p *Part, i int) {
 		sl := &r.slots[j]
 		clear(sl.vals) // do not pin the last block's buffers via strings
 		clear(sl.dict)
-		sl.data = nil
+		sl.data, sl.codes = nil, nil
 	}
 	r.n = 0
 	r.names = r.names[:0]
@@ -160,11 +163,34 @@ func (r *BlockReader) Column(name string) ([]string, error) {
 	if sl == nil || err != nil {
 		return nil, err
 	}
+	return r.slotVals(sl), nil
+}
+
+// slotVals returns a decoded column's values, one string a row.
+func (r *BlockReader) slotVals(sl *readerSlot) []string {
 	if !sl.valsDone {
-		sl.vals = appendPlainStrings(sl.vals[:0], sl.data, sl.ends)
+		if sl.coded {
+			sl.vals = appendCoded(sl.vals[:0], sl.dict, sl.codes, r.h.rows)
+		} else {
+			sl.vals = appendPlainStrings(sl.vals[:0], sl.data, sl.ends)
+		}
 		sl.valsDone = true
 	}
-	return sl.vals, nil
+	return sl.vals
+}
+
+// ColumnCodes returns a dictionary-encoded column as its distinct values
+// and one code a row (row i's value is dict[codes[i]]), or a constant
+// column as its one value and nil codes; ok is false when the block lacks
+// the column or stores it plain. A filter or a group-by can then decide
+// each distinct value once and look rows up by code. Both alias the
+// reader's buffers, like Column's strings.
+func (r *BlockReader) ColumnCodes(name string) (dict []string, codes []byte, ok bool, err error) {
+	sl, err := r.slot(name)
+	if sl == nil || err != nil || !sl.coded {
+		return nil, nil, false, err
+	}
+	return sl.dict, sl.codes, true, nil
 }
 
 // ColumnRaw returns the values of a column back to back in data, row i
@@ -181,7 +207,7 @@ func (r *BlockReader) ColumnRaw(name string) (data []byte, ends []uint32, err er
 	}
 	if !sl.endsDone {
 		sl.flat, sl.ends = sl.flat[:0], sl.ends[:0]
-		for _, v := range sl.vals {
+		for _, v := range r.slotVals(sl) {
 			sl.flat = append(sl.flat, v...)
 			sl.ends = append(sl.ends, uint32(len(sl.flat)))
 		}
@@ -214,10 +240,10 @@ func (r *BlockReader) slot(name string) (*readerSlot, error) {
 	var reason string
 	if len(raw) > 0 && raw[0] == encPlain {
 		s.ends, s.data, reason = decodePlain(s.ends, raw[1:], r.h.rows)
-		s.valsDone, s.endsDone = false, true
+		s.valsDone, s.endsDone, s.coded, s.codes = false, true, false, nil
 	} else {
-		s.vals, s.dict, reason = decodeColumn(s.vals, s.dict, raw, r.h.rows)
-		s.valsDone, s.endsDone = true, false
+		s.dict, s.codes, reason = decodeCodes(s.dict, raw, r.h.rows)
+		s.valsDone, s.endsDone, s.coded = false, false, true
 	}
 	if reason != "" {
 		return nil, r.corrupt("column "+name, reason)

@@ -149,19 +149,39 @@ func decodeTimestamps(dst []int64, raw []byte, rows int, minT, maxT int64) ([]in
 		return dst, "timestamps truncated"
 	}
 	t := d.varint()
-	dst = append(dst, t)
-	for i := 1; i < rows && d.err == ""; i++ {
-		delta := d.uvarint() * scale
-		if delta > uint64(maxT-t) {
-			return dst, "timestamp out of block range"
-		}
-		t += int64(delta)
-		dst = append(dst, t)
-	}
 	if d.err != "" {
 		return dst, "timestamps: " + d.err
 	}
-	if len(d.b) != 0 {
+	if cap(dst) < rows {
+		dst = make([]int64, 0, rows)
+	}
+	dst = append(dst, t)
+	// Deltas of a stream's events take one or two bytes; decoding those
+	// inline rather than through binary.Uvarint per row halved the
+	// timestamps' share of `level:ERROR | stats count() by (_time:1h)`.
+	b := d.b
+	for i := 1; i < rows; i++ {
+		var v uint64
+		switch {
+		case len(b) > 0 && b[0] < 0x80:
+			v, b = uint64(b[0]), b[1:]
+		case len(b) > 1 && b[1] < 0x80:
+			v, b = uint64(b[0]&0x7f)|uint64(b[1])<<7, b[2:]
+		default:
+			var n int
+			if v, n = binary.Uvarint(b); n <= 0 {
+				return dst, "timestamps: bad uvarint"
+			}
+			b = b[n:]
+		}
+		// v*scale <= maxT-t, asked without the multiplication overflowing.
+		if v > uint64(maxT-t)/scale {
+			return dst, "timestamp out of block range"
+		}
+		t += int64(v * scale)
+		dst = append(dst, t)
+	}
+	if len(b) != 0 {
 		return dst, "timestamps: trailing bytes"
 	}
 	if dst[0] != minT || t != maxT {
@@ -205,53 +225,79 @@ func appendConst(dst []byte, v string) []byte {
 // unchanged for as long as they are used; dict is scratch for encDict.
 func decodeColumn(dst []string, dict []string, raw []byte, rows int) ([]string, []string, string) {
 	dst = dst[:0]
-	d := decoder{b: raw}
-	switch d.byte1() {
-	case encPlain:
-		ends, vals, reason := decodePlain(nil, d.b, rows)
+	if len(raw) > 0 && raw[0] == encPlain {
+		ends, vals, reason := decodePlain(nil, raw[1:], rows)
 		if reason != "" {
 			return dst, dict, reason
 		}
 		return appendPlainStrings(dst, vals, ends), dict, ""
+	}
+	dict, codes, reason := decodeCodes(dict, raw, rows)
+	if reason != "" {
+		return dst, dict, reason
+	}
+	return appendCoded(dst, dict, codes, rows), dict, ""
+}
+
+// decodeCodes parses a dict or const column section: its values into
+// dict[:0] (strings aliasing raw) and, for dict, the rows' codes (aliasing
+// raw, each checked to be < len(dict)); a const column has one value and
+// nil codes (every row is code 0).
+func decodeCodes(dict []string, raw []byte, rows int) ([]string, []byte, string) {
+	d := decoder{b: raw}
+	dict = dict[:0]
+	switch d.byte1() {
 	case encDict:
 		n := d.uvarint()
 		if n == 0 || n > maxDictLen {
-			return dst, dict, "bad dictionary size"
+			return dict, nil, "bad dictionary size"
 		}
-		dict = dict[:0]
 		for i := uint64(0); i < n; i++ {
 			dict = append(dict, bstr(d.bytes(d.uvarint())))
 		}
 		if d.err != "" {
-			return dst, dict, "dictionary: " + d.err
+			return dict, nil, "dictionary: " + d.err
 		}
 		if len(d.b) != rows {
-			return dst, dict, "dictionary codes length mismatch"
+			return dict, nil, "dictionary codes length mismatch"
 		}
 		for _, c := range d.b {
 			if int(c) >= len(dict) {
-				return dst, dict, "dictionary code out of range"
+				return dict, nil, "dictionary code out of range"
 			}
-			dst = append(dst, dict[c])
 		}
-		return dst, dict, ""
+		return dict, d.b, ""
 	case encConst:
 		v := bstr(d.bytes(d.uvarint()))
 		if d.err != "" {
-			return dst, dict, "const column: " + d.err
+			return dict, nil, "const column: " + d.err
 		}
 		if len(d.b) != 0 {
-			return dst, dict, "const column: trailing bytes"
+			return dict, nil, "const column: trailing bytes"
 		}
-		for i := 0; i < rows; i++ {
-			dst = append(dst, v)
-		}
-		return dst, dict, ""
+		return append(dict, v), nil, ""
+	case encPlain:
+		return dict, nil, "plain column has no codes"
 	}
 	if d.err != "" {
-		return dst, dict, "column: " + d.err
+		return dict, nil, "column: " + d.err
 	}
-	return dst, dict, "unknown column encoding"
+	return dict, nil, "unknown column encoding"
+}
+
+// appendCoded appends the rows' values of a dict (codes) or const (nil
+// codes) column to dst.
+func appendCoded(dst, dict []string, codes []byte, rows int) []string {
+	if codes == nil {
+		for i := 0; i < rows; i++ {
+			dst = append(dst, dict[0])
+		}
+		return dst
+	}
+	for _, c := range codes {
+		dst = append(dst, dict[c])
+	}
+	return dst
 }
 
 // decodePlain parses the body of an encPlain column (after the encoding

@@ -452,3 +452,58 @@ func TestNoBloomsMayContainEverything(t *testing.T) {
 		t.Fatalf("column: %q %v", msgs, err)
 	}
 }
+
+// TestColumnCodes: a dict or const column's codes give back, row by row,
+// the values Column gives (asked in either order); a plain column and a
+// missing one have no codes.
+func TestColumnCodes(t *testing.T) {
+	evs := make([]event.Event, 500)
+	for i := range evs {
+		evs[i] = event.Event{Time: int64(i) * 1000, Index: "app", Level: []string{"INFO", "WARN", ""}[i%3],
+			Message: fmt.Sprintf("m%d", i)}
+	}
+	dir := filepath.Join(t.TempDir(), "p")
+	if _, err := Write(dir, evs, Meta{}, DefaultWriteOptions()); err != nil {
+		t.Fatal(err)
+	}
+	p := checkPart(t, dir, evs)
+	r := GetBlockReader()
+	defer PutBlockReader(r)
+	for _, first := range []string{"codes", "column"} {
+		r.Reset(p, 0)
+		for _, name := range []string{event.FieldIndex, event.FieldLevel} {
+			var vals []string
+			if first == "column" {
+				vals, _ = r.Column(name)
+			}
+			dict, codes, ok, err := r.ColumnCodes(name)
+			if err != nil || !ok {
+				t.Fatalf("%s: no codes (%v)", name, err)
+			}
+			if first == "codes" {
+				vals, _ = r.Column(name)
+			}
+			for i := range evs {
+				got := dict[0]
+				if codes != nil {
+					got = dict[codes[i]]
+				}
+				want := evs[i].Index
+				if name == event.FieldLevel {
+					want = evs[i].Level
+				}
+				if got != want || vals[i] != want {
+					t.Fatalf("%s row %d: codes say %q, Column %q, want %q", name, i, got, vals[i], want)
+				}
+			}
+			if name == event.FieldIndex && codes != nil {
+				t.Errorf("const column with codes")
+			}
+		}
+		for _, name := range []string{event.FieldMessage, "nope"} {
+			if _, _, ok, err := r.ColumnCodes(name); ok || err != nil {
+				t.Errorf("%s: codes %v %v", name, ok, err)
+			}
+		}
+	}
+}
