@@ -103,6 +103,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.opts.Observe != nil {
 		defer func() { h.opts.Observe(time.Since(started)) }()
 	}
+	if r.URL.Query().Get("format") == "csv" { // http_csv.go
+		h.serveCSV(w, r)
+		return
+	}
 	now := h.opts.Now()
 	params := r.URL.Query()
 	qs := params.Get("q")

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/logcaster/logcaster/internal/jsonenc"
@@ -47,10 +48,15 @@ func NewFieldNamesHandler(sc store.Scanner, opts HandlerOptions) http.Handler {
 }
 
 // NewFieldValuesHandler serves GET
-// /api/v1/field_values?field=&q=&start=&end=&limit=: the most frequent
-// non-empty values of field among every matching event, as
-// [{"value":"api","hits":N}], most frequent first, ties by value. It runs
-// `q | top limit (field)`, so the counts are exact.
+// /api/v1/field_values?field=&q=&start=&end=&limit=&sample=: the most
+// frequent non-empty values of field among every matching event, as
+// [{"value":"api","hits":N}], most frequent first, ties by value. Without
+// sample it runs `q | top limit (field)`, so the counts are exact. With
+// sample=N it counts only the newest N matching events (the header
+// X-Sample-Events says how many were looked at): the web UI's sidebar asks
+// this on every search, and on a million matching events of a word query
+// the exact count costs a full scan (~300 ms each, measured) where the
+// newest 5000 cost a few milliseconds.
 func NewFieldValuesHandler(sc store.Scanner, opts HandlerOptions) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -228,6 +234,14 @@ func (h *fieldValuesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if params.Has("sample") {
+		sample, ok := positiveParam(w, params, "sample", defaultFieldSample, maxFieldSample)
+		if !ok {
+			return
+		}
+		h.serveSampled(w, r, req, field, limit, sample)
+		return
+	}
 	// One more than asked: the events that lack the field form a group
 	// with an empty value, which is not a value to filter on.
 	q := &Query{src: req.q.src, filter: req.q.filter, pipes: []pipe{newPipeTop(limit+1, field)}}
@@ -257,5 +271,53 @@ func (h *fieldValuesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	buf = append(buf, ']', '\n')
 	w.Header().Set("Content-Type", "application/json")
+	w.Write(buf)
+}
+
+// serveSampled answers field_values from the newest sample matching events.
+func (h *fieldValuesHandler) serveSampled(w http.ResponseWriter, r *http.Request, req fieldRequest, field string, limit, sample int) {
+	req.ro.Limit = sample
+	hits := map[string]int{}
+	events := 0
+	if !runFields(w, r, h.opts, h.sc, req.q, req.ro, func(row *Row) error {
+		events++
+		if v, _ := row.Get(field); v != "" {
+			hits[v]++
+		}
+		return nil
+	}) {
+		return
+	}
+	type valueHits struct {
+		value string
+		hits  int
+	}
+	list := make([]valueHits, 0, len(hits))
+	for v, c := range hits {
+		list = append(list, valueHits{v, c})
+	}
+	slices.SortFunc(list, func(a, b valueHits) int {
+		if a.hits != b.hits {
+			return b.hits - a.hits
+		}
+		return strings.Compare(a.value, b.value)
+	})
+	if len(list) > limit {
+		list = list[:limit]
+	}
+	buf := []byte{'['}
+	for i, vh := range list {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"value":`...)
+		buf = jsonenc.AppendString(buf, vh.value)
+		buf = append(buf, `,"hits":`...)
+		buf = strconv.AppendInt(buf, int64(vh.hits), 10)
+		buf = append(buf, '}')
+	}
+	buf = append(buf, ']', '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Sample-Events", strconv.Itoa(events))
 	w.Write(buf)
 }
