@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/logcaster/logcaster/internal/fsutil"
 )
 
 // Rules added through the API are kept in Options.Dir/rules.json:
@@ -100,7 +102,7 @@ func (e *Engine) saveLocked(next *Rule, drop string) error {
 	if err := os.MkdirAll(e.opts.Dir, 0o755); err != nil {
 		return fmt.Errorf("create alerts dir: %w", err)
 	}
-	if err := writeFileAtomic(e.opts.Dir, savedRulesFile, append(data, '\n')); err != nil {
+	if err := fsutil.WriteFileAtomic(filepath.Join(e.opts.Dir, savedRulesFile), append(data, '\n')); err != nil {
 		return fmt.Errorf("save alert rules: %w", err)
 	}
 	return nil
@@ -152,35 +154,4 @@ func (e *Engine) DeleteRule(name string) error {
 	delete(e.fromAPI, name)
 	delete(e.firing, name)
 	return nil
-}
-
-// writeFileAtomic writes data to dir/name through a temporary file, fsynced
-// and renamed, then fsyncs dir, so a crash leaves the old file or the new
-// one, never half of one.
-func writeFileAtomic(dir, name string, data []byte) error {
-	tmp := filepath.Join(dir, name+".tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

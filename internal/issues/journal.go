@@ -187,36 +187,6 @@ func (j *journal) close() error {
 	return err
 }
 
-// writeFileAtomic writes data to dir/name through a temporary file, fsynced
-// and renamed, so a crash leaves the old file or the new one, never half.
-func writeFileAtomic(dir, name string, data []byte) error {
-	tmp := filepath.Join(dir, name+".tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 var errNoSnapshot = errors.New("no snapshot")
 
 func readSnapshot(dir string) ([]byte, error) {

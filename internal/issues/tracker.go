@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/logcaster/logcaster/internal/fsutil"
 	"github.com/logcaster/logcaster/internal/metrics"
 )
 
@@ -604,7 +605,7 @@ func (t *Tracker) compact(force bool) error {
 	if err != nil {
 		return fmt.Errorf("encode issues snapshot: %w", err)
 	}
-	if err := writeFileAtomic(t.opts.Dir, snapshotFile, data); err != nil {
+	if err := fsutil.WriteFileAtomic(filepath.Join(t.opts.Dir, snapshotFile), data); err != nil {
 		return fmt.Errorf("write issues snapshot: %w", err)
 	}
 	j, err := openJournal(t.opts.Dir, s.Gen, func([]byte) error { return nil })

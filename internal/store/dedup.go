@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/fsutil"
 )
 
 // maxDedupClients bounds the memory of the dedup table; beyond it the
@@ -159,33 +158,8 @@ func decodeCheckpoint(b []byte) (checkpoint, error) {
 	return c, nil
 }
 
-// writeFileAtomic writes data to path through a temporary file, fsyncing
-// the file and the directory, so path holds either the old or the new bytes.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
 func (s *Store) writeCheckpoint(c checkpoint) error {
-	if err := writeFileAtomic(s.path(walDirName, checkpointName), encodeCheckpoint(c)); err != nil {
+	if err := fsutil.WriteFileAtomic(s.path(walDirName, checkpointName), encodeCheckpoint(c)); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
 	return nil

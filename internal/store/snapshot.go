@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/logcaster/logcaster/internal/fsutil"
 )
 
 // snapshotsDirName holds snapshots, inside the data directory so that hard
@@ -69,7 +71,7 @@ func (s *Store) Snapshot() (string, error) {
 	if err := os.Rename(tmp, dst); err != nil {
 		return fail(err)
 	}
-	if err := syncDir(filepath.Dir(dst)); err != nil {
+	if err := fsutil.SyncDir(filepath.Dir(dst)); err != nil {
 		return "", err
 	}
 	s.log.Info("snapshot made", "path", dst, "parts", len(handles), "took", time.Since(start))

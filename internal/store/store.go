@@ -438,20 +438,6 @@ func (s *Store) Health() error {
 
 func dayOf(t int64) string { return time.Unix(0, t).UTC().Format(dayLayout) }
 
-// syncDir fsyncs a directory so that entries created or renamed in it
-// survive a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	return nil
-}
-
 // Stats describe the store for health checks, metrics and the status page.
 type Stats struct {
 	Partitions   int

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/fsutil"
 )
 
 // testEvents makes n events of a few streams, spread over two UTC days,
@@ -218,7 +219,7 @@ func TestUncommittedFlushIsUndone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, walDirName, checkpointName), encodeCheckpoint(checkpoint{flushedSeq: c.flushedSeq - 1, marks: c.marks})); err != nil {
+	if err := fsutil.WriteFileAtomic(filepath.Join(dir, walDirName, checkpointName), encodeCheckpoint(checkpoint{flushedSeq: c.flushedSeq - 1, marks: c.marks})); err != nil {
 		t.Fatal(err)
 	}
 	w := walWriter{dir: filepath.Join(dir, walDirName)}

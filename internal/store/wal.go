@@ -16,6 +16,7 @@ import (
 	"github.com/klauspost/compress/s2"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/fsutil"
 )
 
 // The write-ahead log is a sequence of segment files, wal/<seq>.wal, each a
@@ -95,7 +96,7 @@ func (w *walWriter) openSegment(seq uint64) error {
 		f.Close()
 		return fmt.Errorf("sync wal segment %d: %w", seq, err)
 	}
-	if err := syncDir(w.dir); err != nil {
+	if err := fsutil.SyncDir(w.dir); err != nil {
 		f.Close()
 		return err
 	}

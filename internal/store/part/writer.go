@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/logcaster/logcaster/internal/fsutil"
 )
 
 // partWriter writes the files of one part into dir+".tmp" and renames it
@@ -323,19 +325,19 @@ func (w *partWriter) finish(meta Meta) (Meta, error) {
 	meta.RawBytes = w.meta.RawBytes
 	meta.Sources = slices.Clone(meta.Sources)
 	meta.DiskBytes = w.dataLen + w.bloomsLen + uint64(len(index)) + uint64(metaLen(&meta))
-	if err := writeFileSync(filepath.Join(w.tmp, indexFile), index); err != nil {
+	if err := fsutil.WriteFileSync(filepath.Join(w.tmp, indexFile), index); err != nil {
 		return fail(err)
 	}
-	if err := writeFileSync(filepath.Join(w.tmp, metaFile), marshalMeta(nil, &meta)); err != nil {
+	if err := fsutil.WriteFileSync(filepath.Join(w.tmp, metaFile), marshalMeta(nil, &meta)); err != nil {
 		return fail(err)
 	}
-	if err := syncDir(w.tmp); err != nil {
+	if err := fsutil.SyncDir(w.tmp); err != nil {
 		return fail(err)
 	}
 	if err := os.Rename(w.tmp, w.dir); err != nil {
 		return fail(err)
 	}
-	if err := syncDir(filepath.Dir(w.dir)); err != nil {
+	if err := fsutil.SyncDir(filepath.Dir(w.dir)); err != nil {
 		// The part is complete in place; only its durability is in doubt.
 		return meta, fmt.Errorf("write part %s: sync parent: %w", w.dir, err)
 	}
@@ -366,32 +368,4 @@ func (w *partWriter) marshalIndex() []byte {
 	b = binary.AppendUvarint(b, uint64(w.meta.Blocks))
 	b = append(b, w.blockHdrs...)
 	return binary.LittleEndian.AppendUint32(b, crc(b))
-}
-
-func writeFileSync(path string, b []byte) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
