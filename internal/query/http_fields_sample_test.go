@@ -71,3 +71,68 @@ func TestFieldValuesSample(t *testing.T) {
 		t.Fatalf("sample=0: %d %v", resp.StatusCode, bad)
 	}
 }
+
+// TestFieldNamesValues checks ?values= against counts, by hand, over the
+// newest 200 events: service and status get their 3 top values, other
+// fields none.
+func TestFieldNamesValues(t *testing.T) {
+	evs := testEvents(3000)
+	sc := newFakeScanner(evs, 100)
+	now := time.Unix(0, base+3000e9)
+	h := NewFieldNamesHandler(sc, HandlerOptions{Now: func() time.Time { return now }})
+
+	newest := slices.Clone(evs)
+	sort.Slice(newest, func(i, j int) bool { return newest[i].Time > newest[j].Time })
+	newest = newest[:200]
+	type vh struct {
+		Value string `json:"value"`
+		Hits  int    `json:"hits"`
+	}
+	top := func(field string) []vh {
+		counts := map[string]int{}
+		for _, e := range newest {
+			for _, f := range e.Fields {
+				if f.Name == field && f.Value != "" {
+					counts[f.Value]++
+				}
+			}
+		}
+		var list []vh
+		for v, c := range counts {
+			list = append(list, vh{v, c})
+		}
+		sort.Slice(list, func(i, j int) bool {
+			if list[i].Hits != list[j].Hits {
+				return list[i].Hits > list[j].Hits
+			}
+			return list[i].Value < list[j].Value
+		})
+		return list[:3]
+	}
+	var got []struct {
+		Name   string `json:"name"`
+		Hits   int    `json:"hits"`
+		Values []vh   `json:"values"`
+	}
+	resp := getJSONBody(t, h, "/api/v1/field_names", url.Values{"sample": {"200"}, "values": {"service, status"}, "values_limit": {"3"}}, &got)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	seen := 0
+	for _, f := range got {
+		switch f.Name {
+		case "service", "status":
+			seen++
+			if want := top(f.Name); !slices.Equal(f.Values, want) {
+				t.Errorf("%s: got %v, want %v", f.Name, f.Values, want)
+			}
+		default:
+			if f.Values != nil {
+				t.Errorf("%s: values %v, asked for none", f.Name, f.Values)
+			}
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("fields %+v: want service and status among them", got)
+	}
+}

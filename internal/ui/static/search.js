@@ -15,6 +15,9 @@ import { QUICK, DEFAULT_FROM, isRelative, resolveRange, iso, chooseStep, describ
 import { toNDJSON, toCSV, download } from './export.js';
 
 const LIMITS = [100, 500, 1000, 5000, 10000];
+// EXPORT_MAX is the most rows an export link asks for; the server caps it
+// further at its --query.max-limit (100,000 by default).
+const EXPORT_MAX = 1000000;
 const DEFAULT_LIMIT = 1000;
 // LIVE_MAX is how many rows live mode keeps; older ones drop off the end.
 const LIVE_MAX = 10000;
@@ -173,8 +176,8 @@ class SearchPage {
       el('button', { type: 'button', class: 'fields-toggle', onclick: () => this.sidebarEl.classList.toggle('open') }, 'Fields'),
       this.olderBtn = el('button', { type: 'button', id: 'older', class: 'hidden', title: 'List the next older events', onclick: () => this.older() }, 'Older ↓'),
       this.limitSel,
-      el('button', { type: 'button', id: 'export-ndjson', onclick: () => this.export('ndjson') }, 'NDJSON ↓'),
-      el('button', { type: 'button', id: 'export-csv', onclick: () => this.export('csv') }, 'CSV ↓'));
+      this.exportNDJSON = el('a', { class: 'button', id: 'export-ndjson', href: '#', onclick: (e) => this.export(e, 'ndjson') }, 'NDJSON ↓'),
+      this.exportCSV = el('a', { class: 'button', id: 'export-csv', href: '#', onclick: (e) => this.export(e, 'csv') }, 'CSV ↓'));
     this.errEl = el('div', { id: 'error' });
     this.histEl = el('div', { class: 'hist', id: 'hist' });
     this.resultsEl = el('div', { class: 'results', id: 'results', tabindex: '0', 'aria-label': 'Results' });
@@ -271,14 +274,27 @@ class SearchPage {
     this.hits.textContent = '…';
     delete this.hits.dataset.count;
     const t0 = performance.now();
-    this.sidebar.load({ q: filter, start: startIso, end: endIso });
+    // tm is this run's timeline (ms since navigation), for the scale test
+    // and the curious: window.lcSearchTimings.
+    const tm = { q: s.q, start: t0 };
+    window.lcSearchTimings = tm;
+    // The sidebar waits for the results and the histogram: its field
+    // query then does not compete with the ones the reader is waiting for
+    // (on 2 cores, five field queries at once made a word search over 1M
+    // events 200-300 ms slower). A new search cancels it.
+    this.sidebar.clear();
+    this.setExport(s.q, startIso, endIso, 0);
 
     const step = chooseStep(end - start);
     const histRows = [];
     const histQ = `${filter} | stats count() as hits by (_time:${step.s}, level)`;
     const hist = streamNDJSON('/api/v1/query?' + qs({ q: histQ, start: startIso, end: endIso, limit: 100000 }), (r) => histRows.push(r), abort.signal)
       .then(() => {
+        tm.histData = performance.now();
         const total = this.hist.setData({ start, end, stepMs: step.ms, rows: histRows });
+        tm.histDrawn = performance.now();
+        tm.histDrawMs = this.hist.lastDrawMs;
+        tm.histBuckets = histRows.length;
         return total;
       });
 
@@ -291,6 +307,7 @@ class SearchPage {
           this.resultsEl.classList.add('hidden');
           this.statsEl.classList.remove('hidden');
           renderStats(this.statsEl, rows);
+          tm.results = performance.now();
           return rows.length;
         });
     } else {
@@ -303,9 +320,11 @@ class SearchPage {
           this.statsEl.classList.add('hidden');
           this.resultsEl.classList.remove('hidden');
           this.list.setRows(rows, 'No events match in this range. Widen the range or loosen the query.');
+          tm.results = performance.now();
           return rows.length;
         });
     }
+
     const [h, r] = await Promise.allSettled([hist, results]);
     if (abort.signal.aborted) return;
     const took = performance.now() - t0;
@@ -337,6 +356,12 @@ class SearchPage {
     this.page = { q: s.q, start: startIso, end: endIso, total: h.status === 'fulfilled' ? h.value : 0 };
     this.updateOlder(!agg && !splitPipes(s.q).pipes && r.status === 'fulfilled');
     this.took.textContent = `${Math.round(took)} ms`;
+    tm.done = performance.now();
+    tm.fieldsStart = tm.done;
+    this.sidebar.load({ q: filter, start: startIso, end: endIso }).then(() => {
+      if (!abort.signal.aborted) tm.fieldsDone = performance.now();
+    });
+    this.setExport(s.q, startIso, endIso, h.status === 'fulfilled' ? h.value : 0);
     this.root.dataset.state = failed ? 'error' : 'done';
     if (this.live && this.live.q !== filter) {
       this.toggleLive(false);
@@ -540,7 +565,28 @@ class SearchPage {
     }
   }
 
-  export(kind) {
+  // setExport points the export links at the server: the whole result of
+  // the query over the resolved range, not only the rows listed, up to
+  // total rows (the server caps the limit at its --query.max-limit).
+  setExport(q, start, end, total) {
+    const limit = total > 0 ? Math.min(total, EXPORT_MAX) : EXPORT_MAX;
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+    const base = { q, start, end, limit };
+    this.exportNDJSON.href = '/api/v1/query?' + qs(base);
+    this.exportNDJSON.download = `logcaster-${stamp}.ndjson`;
+    this.exportCSV.href = '/api/v1/query?' + qs({ ...base, format: 'csv' });
+    this.exportCSV.download = `logcaster-${stamp}.csv`;
+    const what = total > 0 ? `all ${total.toLocaleString()} matching` : 'the matching';
+    for (const a of [this.exportNDJSON, this.exportCSV]) {
+      a.title = `Download ${what} ${aggregatePipe(q) ? 'rows' : 'events'} from the server (at most its --query.max-limit, 100,000 by default)`;
+    }
+  }
+
+  // export lets the link download from the server, except in live mode,
+  // where the rows on screen (live ones included) are what is exported.
+  export(e, kind) {
+    if (!this.live) return;
+    e.preventDefault();
     const rows = this.statsRows || this.list.rows;
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
     if (kind === 'csv') download(`logcaster-${stamp}.csv`, 'text/csv', toCSV(rows));
