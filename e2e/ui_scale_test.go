@@ -74,9 +74,9 @@ func TestUIScale(t *testing.T) {
 	}
 	type figures struct {
 		boot, ready, results, histWait, histDraw, fields float64
-		count                                      int
-		buckets                                    int
-		api                                        map[string]float64
+		count                                            int
+		buckets                                          int
+		api                                              map[string]float64
 	}
 	for _, v := range views {
 		var runs []figures

@@ -5,7 +5,12 @@
 //
 // Keyboard: j/k move between issues, x selects, Enter or o opens, r and i
 // resolve or ignore the selected issues (the current one when none is
-// selected), / focuses the query box, Esc clears the selection.
+// selected), / focuses the query box, Esc clears the selection. Tab
+// reaches each first/last seen time, which then shows its absolute time.
+//
+// The list refreshes itself every 10 s (not while the tab is hidden or a
+// bulk change runs), keeping the selection, the keyboard cursor, the
+// focused element and the scroll position.
 //
 // The helpers the issue page shares (sparkline, times, status badges,
 // the stylesheet) are exported from here.
@@ -73,10 +78,17 @@ export function ago(ms, now = Date.now()) {
   return new Date(ms).toLocaleDateString();
 }
 
-// timeEl is a <time> showing ago() with the absolute local time on hover.
-export function timeEl(isoStr) {
+// timeEl is a <time> showing ago() with the absolute local time on hover
+// and, as it is focusable, to the keyboard (issues.css shows the title of
+// a focused time) and to screen readers (aria-label, prefixed by label).
+export function timeEl(isoStr, label = '') {
   const ms = Date.parse(isoStr);
-  return el('time', { datetime: isoStr, title: Number.isFinite(ms) ? new Date(ms).toLocaleString() : isoStr }, ago(ms));
+  const abs = Number.isFinite(ms) ? new Date(ms).toLocaleString() : isoStr;
+  const rel = ago(ms);
+  return el('time', {
+    datetime: isoStr, title: abs, tabindex: '0',
+    'aria-label': `${label ? label + ' ' : ''}${rel}, ${abs}`,
+  }, rel);
 }
 
 // statusBadge shows an issue's status, and "regressed" beside it.
@@ -114,6 +126,10 @@ const SORTS = [
 
 // listLimit is how many issues one page shows; the server caps it at 1000.
 const listLimit = 200;
+
+// REFRESH_MS is how often the list refreshes itself; tests shorten it
+// with window.lcIssuesRefreshMs before the page renders.
+const REFRESH_MS = 10000;
 
 // isTyping: keys typed into a text field are text, not shortcuts.
 // Checkboxes and buttons are not text fields: j/k work from them.
@@ -157,10 +173,11 @@ export async function render(root, params, ctx) {
   const bulk = el('div', { class: 'bulk' }, el('label', null, allBox, ' all'), resolveBtn, ignoreBtn, unresolveBtn, selCount);
 
   const total = el('span', { id: 'issues-total', class: 'muted' }, '…');
+  const updated = el('span', { id: 'issues-updated', class: 'muted small', 'aria-live': 'off' });
   const msg = el('div', { id: 'issues-msg' });
   const list = el('ul', { class: 'ilist', id: 'issues', 'aria-label': 'Issues' });
   root.replaceChildren(el('div', { class: 'ipage issues' },
-    el('div', { class: 'pagehead' }, el('h2', null, 'Issues'), total, el('span', { class: 'spacer' }),
+    el('div', { class: 'pagehead' }, el('h2', null, 'Issues'), total, updated, el('span', { class: 'spacer' }),
       el('span', { class: 'keys' }, el('kbd', null, 'j'), '/', el('kbd', null, 'k'), ' move · ', el('kbd', null, 'x'), ' select · ',
         el('kbd', null, 'Enter'), ' open · ', el('kbd', null, 'r'), ' resolve · ', el('kbd', null, 'i'), ' ignore')),
     form, bulk, msg, list));
@@ -218,7 +235,7 @@ export async function render(root, params, ctx) {
       el('span', { class: 'c-spark' }, sparkline(is.hourly || [])),
       el('span', { class: 'num c-count', title: 'events' }, String(is.count)),
       el('span', { class: 'num c-users', title: is.user_count_capped ? 'users (at least)' : 'users' }, String(is.user_count) + (is.user_count_capped ? '+' : '')),
-      el('span', { class: 'seen' }, el('div', null, 'last ', timeEl(is.last_seen)), el('div', null, 'first ', timeEl(is.first_seen))),
+      el('span', { class: 'seen' }, el('div', null, 'last ', timeEl(is.last_seen, 'last seen')), el('div', null, 'first ', timeEl(is.first_seen, 'first seen'))),
       el('span', { class: 'c-status' }, statusBadge(is)));
   };
 
@@ -237,11 +254,34 @@ export async function render(root, params, ctx) {
     }
   };
 
+  // focusKey names the focused element of the list by its issue and its
+  // place in the row, so a refresh can focus its replacement.
+  const focusKey = () => {
+    const a = document.activeElement;
+    const li = a && a !== list && list.contains(a) ? a.closest('li[data-id]') : null;
+    if (!li) return null;
+    const all = [...li.querySelectorAll('a, input, button, [tabindex]')];
+    return { id: li.dataset.id, at: all.indexOf(a) };
+  };
+  const refocus = (key) => {
+    if (!key) return;
+    const li = [...list.querySelectorAll('li[data-id]')].find((x) => x.dataset.id === key.id);
+    const target = li && [...li.querySelectorAll('a, input, button, [tabindex]')][key.at];
+    if (target) target.focus({ preventScroll: true });
+  };
+
   let seq = 0;
-  async function load() {
+  let busy = false; // a bulk change is running
+  let refreshes = 0;
+  // load fetches the list; quiet (a refresh) keeps what the reader is
+  // doing: no busy state, the cursor on the same issue, focus and scroll
+  // where they were, and the page's message left alone.
+  async function load({ quiet = false } = {}) {
     const my = ++seq;
-    msg.replaceChildren();
-    list.setAttribute('aria-busy', 'true');
+    if (!quiet) {
+      msg.replaceChildren();
+      list.setAttribute('aria-busy', 'true');
+    }
     const query = qs({
       status: state.status === 'all' ? '' : state.status, project: state.project,
       q: state.q, sort: state.sort, limit: listLimit,
@@ -251,6 +291,11 @@ export async function render(root, params, ctx) {
       ans = await getJSON('/api/v1/issues?' + query);
     } catch (e) {
       if (!alive || my !== seq) return;
+      // A failed refresh leaves the list as it was and says so.
+      if (quiet) {
+        updated.textContent = ` · refresh failed: ${e.message}`;
+        return;
+      }
       list.removeAttribute('aria-busy');
       total.textContent = '';
       list.replaceChildren();
@@ -263,7 +308,16 @@ export async function render(root, params, ctx) {
     }
     if (!alive || my !== seq) return;
     list.removeAttribute('aria-busy');
+    const curId = cur >= 0 && issues[cur] ? issues[cur].id : null;
+    const focused = quiet ? focusKey() : null;
+    const scroller = document.scrollingElement;
+    const scrollTop = scroller ? scroller.scrollTop : 0;
+    const listTop = list.scrollTop;
     issues = ans.issues || [];
+    if (quiet && curId) {
+      const k = issues.findIndex((is) => is.id === curId);
+      if (k >= 0) cur = k;
+    }
     const n = ans.total || 0;
     total.textContent = n === issues.length ? `${n} issue${n === 1 ? '' : 's'}` : `${issues.length} of ${n} issues`;
     total.dataset.total = String(n);
@@ -277,14 +331,31 @@ export async function render(root, params, ctx) {
     if (cur >= issues.length) cur = issues.length - 1;
     if (cur >= 0) setCursor(cur, false);
     updateBulk();
+    if (quiet) {
+      refocus(focused);
+      if (scroller) scroller.scrollTop = scrollTop;
+      list.scrollTop = listTop;
+      refreshes++;
+    }
+    list.dataset.refreshes = String(refreshes);
+    const at = new Date();
+    updated.textContent = ` · updated ${at.toLocaleTimeString()}`;
+    updated.title = `The list refreshes itself every ${Math.round(refreshMs / 1000)} s`;
   }
+
+  const refreshMs = Number(window.lcIssuesRefreshMs) > 0 ? Number(window.lcIssuesRefreshMs) : REFRESH_MS;
+  const timer = setInterval(() => {
+    if (!alive || busy || document.hidden) return;
+    load({ quiet: true });
+  }, refreshMs);
 
   // bulkSet PATCHes each chosen issue; failures are listed in place and
   // the list reloads either way, so it shows what the server now holds.
   async function bulkSet(change, ids) {
     if (!ids.length) return;
     for (const b of [resolveBtn, ignoreBtn, unresolveBtn]) b.disabled = true;
-    const results = await Promise.allSettled(ids.map((id) => patchStatus(id, change)));
+    busy = true;
+    const results = await Promise.allSettled(ids.map((id) => patchStatus(id, change))).finally(() => { busy = false; });
     if (!alive) return;
     const failed = results.map((r, k) => [r, ids[k]]).filter(([r]) => r.status === 'rejected');
     selected.clear();
@@ -342,6 +413,7 @@ export async function render(root, params, ctx) {
   await load();
   return () => {
     alive = false;
+    clearInterval(timer);
     document.removeEventListener('keydown', onKey);
   };
 }
