@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -473,6 +474,67 @@ func TestUISearch(t *testing.T) {
 		b.Do(chromedp.Click(`#help-btn`), waitJS(`!document.getElementById('help').classList.contains('hidden')`, 2*time.Second))
 		b.Screenshot("help")
 		b.Do(chromedp.KeyEvent("\x1b"), waitJS(`document.getElementById('help').classList.contains('hidden')`, 2*time.Second))
+	})
+
+	// The export links download the whole result from the server, not
+	// only the rows listed: 100 rows listed, every match exported.
+	t.Run("ExportAll", func(t *testing.T) {
+		b := b.For(t)
+		b.Do(chromedp.Navigate(s.uiURL(searchHash("timeout", from, to) + "&limit=100")))
+		want := countUI(evs, func(e uiEvent) bool { return e.hasWord("timeout") })
+		if got := pageCount(b); got != want {
+			t.Fatalf("count %d, want %d", got, want)
+		}
+		if n := evalJS[int](b, `document.getElementById('results').querySelectorAll('.row').length`); n > 100 {
+			t.Fatalf("%d rows drawn", n)
+		}
+		links := evalJS[[]string](b, `['export-csv', 'export-ndjson'].map(id => document.getElementById(id).getAttribute('href'))`)
+		for i, kind := range []string{"csv", "ndjson"} {
+			u, err := url.Parse(links[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := u.Query()
+			if u.Path != "/api/v1/query" || p.Get("q") != "timeout" || p.Get("limit") != strconv.Itoa(want) || (kind == "csv") != (p.Get("format") == "csv") {
+				t.Fatalf("%s link %s", kind, links[i])
+			}
+			resp, err := http.Get("http://" + s.http + links[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if kind == "ndjson" {
+				if n := bytes.Count(body, []byte("\n")); n != want {
+					t.Fatalf("ndjson export: %d lines, want %d", n, want)
+				}
+				continue
+			}
+			recs, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+			if err != nil {
+				t.Fatalf("csv export: %v", err)
+			}
+			// Built-in fields first, then the others as the rows hold them.
+			head := recs[0]
+			if len(head) != 7 || strings.Join(head[:5], ",") != "timestamp,index,level,message,trace_id" || !slices.Contains(head, "service") || !slices.Contains(head, "host") {
+				t.Fatalf("csv header %q", head)
+			}
+			svc, host := slices.Index(head, "service"), slices.Index(head, "host")
+			if len(recs)-1 != want {
+				t.Fatalf("csv export: %d rows, want %d", len(recs)-1, want)
+			}
+			// Every row is one of the corpus's events, whole.
+			byTrace := map[string]uiEvent{}
+			for _, e := range evs {
+				byTrace[e.TraceID] = e
+			}
+			for _, r := range recs[1:] {
+				e, ok := byTrace[r[4]]
+				if !ok || r[0] != e.Time.UTC().Format(time.RFC3339Nano) || r[1] != "shop" || r[2] != e.Level || r[3] != e.Message || r[svc] != e.Service || r[host] != e.Host || !e.hasWord("timeout") {
+					t.Fatalf("csv row %q, event %+v", r, e)
+				}
+			}
+		}
 	})
 
 	t.Run("Export", func(t *testing.T) {
