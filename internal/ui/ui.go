@@ -16,7 +16,15 @@
 //	issues.js, issue.js, status.js, issues.css   the Issues and Status pages
 //
 // The server endpoints the UI needs beyond the query API are
-// /api/v1/field_names and /api/v1/field_values (package query).
+// /api/v1/field_names and /api/v1/field_values (package query); export
+// links use the query API's format=csv.
+//
+// At scale (1M events in range; e2e TestUIScale times it): the Search page
+// is ready when its results and histogram are drawn; the field sidebar
+// loads after that, in one sampled request (field_names with ?values=),
+// and a new search cancels whatever the page still fetches. The page
+// records its timeline in window.lcSearchTimings (ms since navigation:
+// start, results, histData, histDrawn, done, fieldsDone).
 //
 // Promises: every asset is read once, at start; responses carry an ETag
 // (a hash of the content) and Cache-Control: no-cache, so a browser always
