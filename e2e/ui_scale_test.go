@@ -69,6 +69,7 @@ func TestUIScale(t *testing.T) {
 		{"default view (last 24h)", "#/search", -1, true},
 		{"corpus day, *", searchHash("*", from, to), total, false},
 		{"corpus day, word from", searchHash("from", from, to), -1, false},
+		{"corpus day, *, 10,000 rows listed", searchHash("*", from, to) + "&limit=10000", total, false},
 		{"corpus day, stats by service", searchHash("* | stats count() by (service)", from, to), total, false},
 		{"corpus day, word from, stats by hour", searchHash("from | stats count() as n by (_time:1h)", from, to), -1, false},
 	}
