@@ -273,6 +273,9 @@ export async function render(root, params, ctx) {
   let seq = 0;
   let busy = false; // a bulk change is running
   let refreshes = 0;
+  // badQuery: the filters are wrong (400); refreshing cannot help until
+  // they change, and would only repeat the error.
+  let badQuery = false;
   // load fetches the list; quiet (a refresh) keeps what the reader is
   // doing: no busy state, the cursor on the same issue, focus and scroll
   // where they were, and the page's message left alone.
@@ -291,6 +294,7 @@ export async function render(root, params, ctx) {
       ans = await getJSON('/api/v1/issues?' + query);
     } catch (e) {
       if (!alive || my !== seq) return;
+      badQuery = e.status === 400;
       // A failed refresh leaves the list as it was and says so.
       if (quiet) {
         updated.textContent = ` · refresh failed: ${e.message}`;
@@ -307,6 +311,7 @@ export async function render(root, params, ctx) {
       return;
     }
     if (!alive || my !== seq) return;
+    badQuery = false;
     list.removeAttribute('aria-busy');
     const curId = cur >= 0 && issues[cur] ? issues[cur].id : null;
     const focused = quiet ? focusKey() : null;
@@ -345,7 +350,7 @@ export async function render(root, params, ctx) {
 
   const refreshMs = Number(window.lcIssuesRefreshMs) > 0 ? Number(window.lcIssuesRefreshMs) : REFRESH_MS;
   const timer = setInterval(() => {
-    if (!alive || busy || document.hidden) return;
+    if (!alive || busy || badQuery || document.hidden) return;
     load({ quiet: true });
   }, refreshMs);
 
