@@ -183,18 +183,21 @@ export class Histogram {
         y -= hgt;
       }
     }
-    // x axis labels, about one per 110 px
+    // x axis labels: as many as fit side by side, each centred in an
+    // equal slot of the axis, so none overlaps another or the edges
+    // (fixed 110 px slots overlapped once labels carry the date, as any
+    // range over midnight does).
     g.fillStyle = muted;
     g.textAlign = 'center';
     g.textBaseline = 'top';
-    const labels = Math.max(2, Math.floor((p.x1 - p.x0) / 110));
     const span = d.end - d.start;
     const withDate = span > 86400e3 || new Date(d.start).getDate() !== new Date(d.end).getDate();
-    for (let k = 0; k <= labels; k++) {
-      const t = d.start + (k / labels) * span;
-      const s = formatLocal(t, withDate).slice(0, withDate ? 16 : 8);
-      g.textAlign = k === 0 ? 'left' : k === labels ? 'right' : 'center';
-      g.fillText(s, this.timeToX(t), p.y1 + 4);
+    const label = (t) => formatLocal(t, withDate).slice(0, withDate ? 16 : 8);
+    const labelW = g.measureText(label(d.start)).width + 16;
+    const labels = Math.max(1, Math.floor((p.x1 - p.x0) / labelW));
+    for (let k = 0; k < labels; k++) {
+      const t = d.start + ((k + 0.5) / labels) * span;
+      g.fillText(label(t), this.timeToX(t), p.y1 + 4);
     }
     if (this.drag && Math.abs(this.drag.x1 - this.drag.x0) >= 1) {
       g.fillStyle = css.getPropertyValue('--select').trim();
