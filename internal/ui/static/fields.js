@@ -11,7 +11,6 @@
 // search starts.
 
 import { getJSON, qs, el, errorBox } from './api.js';
-import { shortNum } from './histogram.js';
 
 // OPEN are the fields shown open without a click, when present.
 const OPEN = ['level', 'service', 'index', 'host'];
@@ -24,6 +23,14 @@ const SAMPLE = 2000;
 // FIND_AFTER is how many fields the sidebar lists before it offers a box
 // to find one by name.
 const FIND_AFTER = 12;
+
+// share says what part of the sample a value's hits are: the counts are
+// of a sample, so a share reads right where a count of 2,000 beside a
+// total of 1,000,000 would not.
+function share(hits, of) {
+  const p = (100 * hits) / (of || 1);
+  return p >= 1 || p === 0 ? `${Math.round(p)}%` : '<1%';
+}
 
 export class FieldSidebar {
   constructor(root, { onFilter }) {
@@ -133,7 +140,7 @@ export class FieldSidebar {
       bar.style.width = ((hits / max) * 100).toFixed(1) + '%';
       return el('li', { dataset: { field: name, value } },
         el('button', { class: 'fval', type: 'button', title: `Add ${name}:${value}`, onclick: () => this.onFilter(name, value, false) }, value, bar),
-        el('span', { class: 'muted', title: `${hits} of the ${SAMPLE.toLocaleString()} newest matching events` }, shortNum(hits)),
+        el('span', { class: 'muted', title: `${hits.toLocaleString()} of the ${this.sampled.toLocaleString()} newest matching events` }, share(hits, this.sampled)),
         el('button', { class: 'neg', type: 'button', title: `Exclude ${name}:${value}`, 'aria-label': `exclude ${name} ${value}`, onclick: () => this.onFilter(name, value, true) }, '−'));
     }));
     if (!vals.length) ul.replaceChildren(el('li', { class: 'muted' }, 'no values'));
