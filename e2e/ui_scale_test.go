@@ -152,6 +152,25 @@ func TestUIScale(t *testing.T) {
 		}
 	}
 
+	// A new search while the last one still loads: what shows is the new
+	// one's, count and sidebar, nothing of the old one's landing late.
+	b.Do(chromedp.Navigate("about:blank"))
+	b.Do(chromedp.Navigate(s.uiURL(searchHash("from", from, to))))
+	b.Do(waitJS(`document.getElementById('q') && window.lcSearchTimings && window.lcSearchTimings.q === 'from'`, 10*time.Second))
+	evalJS[bool](b, `document.getElementById('q').value = 'level:FATAL'; document.getElementById('run').click(); true`)
+	b.Do(waitJS(`window.lcSearchTimings.q === 'level:FATAL' && window.lcSearchTimings.fieldsDone`, 30*time.Second))
+	time.Sleep(500 * time.Millisecond) // room for a late answer of the first search
+	fatal := countQuery(t, s, "level:FATAL", from, to)
+	type shown struct {
+		Count  string
+		Levels []string
+	}
+	got := evalJS[shown](b, `({Count: document.getElementById('hits').dataset.count,
+		Levels: [...document.querySelectorAll('#fields li[data-field="level"]')].map(li => li.dataset.value)})`)
+	if got.Count != fmt.Sprint(fatal) || !slices.Equal(got.Levels, []string{"FATAL"}) {
+		t.Errorf("after a search replaced a loading one: count %s, sidebar levels %v; want %d and [FATAL]", got.Count, got.Levels, fatal)
+	}
+
 	// The sidebar's field queries and the export, timed at the server.
 	day := url.Values{"start": {from.Format(time.RFC3339)}, "end": {to.Format(time.RFC3339)}}
 	with := func(kv ...string) string {
@@ -300,4 +319,21 @@ func loadAvg() string {
 		return "unknown"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// countQuery counts q's matches in [from, to) with a stats query.
+func countQuery(t *testing.T, s *server, q string, from, to time.Time) int {
+	t.Helper()
+	resp, err := http.Get("http://" + s.http + "/api/v1/query?" + url.Values{"q": {q + " | stats count() as n"}, "start": {from.Format(time.RFC3339)}, "end": {to.Format(time.RFC3339)}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var row struct {
+		N int `json:"n,string"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&row); err != nil {
+		t.Fatalf("count %s: %v", q, err)
+	}
+	return row.N
 }
