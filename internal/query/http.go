@@ -81,6 +81,54 @@ type handler struct {
 	opts HandlerOptions
 }
 
+// parseRequest reads a query request's q, start, end and limit; on a bad
+// one it answers 400 itself and returns ok=false.
+func (h *handler) parseRequest(w http.ResponseWriter, r *http.Request) (q *Query, ro RunOptions, ok bool) {
+	now := h.opts.Now()
+	params := r.URL.Query()
+	qs := params.Get("q")
+	if qs == "" {
+		qs = "*"
+	}
+	q, err := Parse(qs)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad query: "+err.Error())
+		return nil, ro, false
+	}
+	ro = RunOptions{Now: now, Limit: h.opts.DefaultLimit, MaxMemory: h.opts.MaxMemoryBytes}
+	for _, p := range []struct {
+		name string
+		dst  *int64
+	}{{"start", &ro.Start}, {"end", &ro.End}} {
+		if v := params.Get(p.name); v != "" {
+			t, err := ParseTime(v, now)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, p.name+": "+err.Error())
+				return nil, ro, false
+			}
+			*p.dst = t.UnixNano()
+		}
+	}
+	if v := params.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			writeError(w, http.StatusBadRequest, "limit: want a positive number, got "+strconv.Quote(v))
+			return nil, ro, false
+		}
+		ro.Limit = min(n, h.opts.MaxLimit)
+	}
+	return q, ro, true
+}
+
+// queryContext is the request's context bounded by the query timeout: a
+// client that goes away or a query that runs too long stops the work.
+func (h *handler) queryContext(r *http.Request) (context.Context, context.CancelFunc) {
+	if h.opts.Timeout > 0 {
+		return context.WithTimeout(r.Context(), h.opts.Timeout)
+	}
+	return context.WithCancel(r.Context())
+}
+
 func writeError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -107,51 +155,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveCSV(w, r)
 		return
 	}
-	now := h.opts.Now()
-	params := r.URL.Query()
-	qs := params.Get("q")
-	if qs == "" {
-		qs = "*"
-	}
-	q, err := Parse(qs)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad query: "+err.Error())
+	q, ro, ok := h.parseRequest(w, r)
+	if !ok {
 		return
 	}
-	ro := RunOptions{Now: now, Limit: h.opts.DefaultLimit, MaxMemory: h.opts.MaxMemoryBytes}
-	for _, p := range []struct {
-		name string
-		dst  *int64
-	}{{"start", &ro.Start}, {"end", &ro.End}} {
-		if v := params.Get(p.name); v != "" {
-			t, err := ParseTime(v, now)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, p.name+": "+err.Error())
-				return
-			}
-			*p.dst = t.UnixNano()
-		}
-	}
-	if v := params.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			writeError(w, http.StatusBadRequest, "limit: want a positive number, got "+strconv.Quote(v))
-			return
-		}
-		ro.Limit = min(n, h.opts.MaxLimit)
-	}
-	ctx := r.Context()
-	if h.opts.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, h.opts.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := h.queryContext(r)
+	defer cancel()
 	bw := bufio.NewWriterSize(w, 32<<10)
 	flusher, _ := w.(http.Flusher)
 	started200 := false
 	n := 0
 	var buf []byte
-	err = q.Run(ctx, h.sc, ro, func(row *Row) error {
+	err := q.Run(ctx, h.sc, ro, func(row *Row) error {
 		if !started200 {
 			w.Header().Set("Content-Type", "application/x-ndjson")
 			w.WriteHeader(http.StatusOK)

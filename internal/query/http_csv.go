@@ -25,51 +25,18 @@ import (
 
 // serveCSV answers a query request that asked for format=csv.
 func (h *handler) serveCSV(w http.ResponseWriter, r *http.Request) {
-	now := h.opts.Now()
-	params := r.URL.Query()
-	src := params.Get("q")
-	if src == "" {
-		src = "*"
-	}
-	q, err := Parse(src)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad query: "+err.Error())
+	q, ro, ok := h.parseRequest(w, r)
+	if !ok {
 		return
 	}
-	ro := RunOptions{Now: now, Limit: h.opts.DefaultLimit, MaxMemory: h.opts.MaxMemoryBytes}
-	for _, p := range []struct {
-		name string
-		dst  *int64
-	}{{"start", &ro.Start}, {"end", &ro.End}} {
-		if v := params.Get(p.name); v != "" {
-			t, err := ParseTime(v, now)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, p.name+": "+err.Error())
-				return
-			}
-			*p.dst = t.UnixNano()
-		}
-	}
-	if v := params.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			writeError(w, http.StatusBadRequest, "limit: want a positive number, got "+strconv.Quote(v))
-			return
-		}
-		ro.Limit = min(n, h.opts.MaxLimit)
-	}
-	ctx := r.Context()
-	if h.opts.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, h.opts.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := h.queryContext(r)
+	defer cancel()
 	var rows []*Row
 	var held int64
 	hasTime := false
 	cols := map[string]int{}
 	var names []string
-	err = q.Run(ctx, h.sc, ro, func(row *Row) error {
+	err := q.Run(ctx, h.sc, ro, func(row *Row) error {
 		held += rowBytes(row)
 		if h.opts.MaxMemoryBytes > 0 && held > h.opts.MaxMemoryBytes {
 			return &MemoryLimitError{Limit: h.opts.MaxMemoryBytes}
