@@ -93,7 +93,7 @@ func TestLokiPushClient(t *testing.T) {
 	// The JSON form, with curl.
 	curl, err := exec.LookPath("curl")
 	if err != nil {
-		t.Skip("curl not installed")
+		t.Fatal("curl is not installed (Debian package curl; scripts/test.sh installs it)")
 	}
 	body := fmt.Sprintf(`{"streams":[{"stream":{"service_name":"billing","detected_level":"error"},"values":[["%d",%q,{"trace_id":%q}]]}]}`,
 		when.UnixNano(), korean, traceID)

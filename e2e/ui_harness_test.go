@@ -26,14 +26,30 @@ type browser struct {
 	Ctx context.Context
 }
 
-// newBrowser starts Chromium for the test, skipping the test when it is not
-// installed. The browser is closed when the test ends; timeout bounds
-// everything the test does with it.
+// newBrowser starts Chromium for the test (scripts/test.sh installs it; a
+// missing browser fails the test, it is not skipped). The browser is
+// closed when the test ends; timeout bounds everything the test does with
+// it. A start that fails is tried again twice: with other tests starting
+// browsers and servers on the same two cores, Chromium once failed to
+// start ("chrome failed to start") and started at the next try.
 func newBrowser(t *testing.T, timeout time.Duration) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("no Chromium at %s (apt-get install chromium): %v", chromiumPath, err)
+		t.Fatalf("no Chromium at %s: install Debian's chromium (scripts/test.sh does): %v", chromiumPath, err)
 	}
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		var b *browser
+		if b, err = startBrowser(t, timeout); err == nil {
+			return b
+		}
+		t.Logf("start chromium, attempt %d: %v", attempt, err)
+	}
+	t.Fatalf("start chromium: %v", err)
+	return nil
+}
+
+func startBrowser(t *testing.T, timeout time.Duration) (*browser, error) {
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
 		chromedp.UserDataDir(t.TempDir()),
@@ -55,16 +71,18 @@ func newBrowser(t *testing.T, timeout time.Duration) *browser {
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
 	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
-	t.Cleanup(func() {
+	stop := func() {
 		cancelTimeout()
 		cancelCtx()
 		cancelAlloc()
-	})
+	}
 	// Start the browser now, so a broken install fails here, clearly.
 	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
+		stop()
+		return nil, err
 	}
-	return &browser{t: t, Ctx: ctx}
+	t.Cleanup(stop)
+	return &browser{t: t, Ctx: ctx}, nil
 }
 
 // For returns the browser reporting to t, for subtests that share it.
