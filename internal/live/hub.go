@@ -34,12 +34,12 @@ package live
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"github.com/logcaster/logcaster/internal/event"
 	"github.com/logcaster/logcaster/internal/query"
-	"github.com/logcaster/logcaster/internal/store"
 )
 
 // ErrTooManyTails and ErrTooManyForClient are returned by Acquire when a
@@ -61,10 +61,16 @@ type entry struct {
 	ev   event.Event
 	size int
 	// frame is the SSE event (id, type, data and the blank line) and line
-	// the NDJSON row inside it, rendered once by the first stream that
-	// needs them (under the hub's lock) and shared by all.
+	// the NDJSON row inside it, rendered once by the matcher or a replay
+	// (under h.subMu) and shared by all.
 	frame, line []byte
+	// frameLen is len(frame) once counted against the ring, or
+	// frameEvicted once the ring has let go of the entry (a frame rendered
+	// later, for a backlog, is then not counted).
+	frameLen atomic.Int32
 }
+
+const frameEvicted = -1
 
 // Hub numbers events, keeps the replay ring and feeds subscriptions.
 type Hub struct {
@@ -76,9 +82,29 @@ type Hub struct {
 	seq       uint64   // the last event's sequence number
 	ring      []*entry // ring[ringStart:] are live, seqs contiguous
 	ringStart int
-	ringBytes int64
-	groups    map[string]*group // subscriptions by canonical filter
+	ringBytes int64 // the entries' strings; their frames are frameBytes
 	closed    bool
+	// viewers is how many subscriptions are registered (Publish queues
+	// groups for the matcher only when there are any).
+	viewers int
+	// pending is the matcher's queue (matcher.go), pendingEvents the
+	// events in it or being matched, shed the events never offered.
+	pending       []pub
+	pendingEvents int
+	shed          uint64
+	wake          chan struct{}
+	// quit asks the matcher to finish; matcherDone is closed when it has.
+	quit, matcherDone chan struct{}
+	// frameBytes is the rendered frames of the ring's entries.
+	frameBytes atomic.Int64
+
+	// subMu orders the matcher's offers with Subscribe and Close. It is
+	// taken before mu, never after, and Publish never takes it: ingest
+	// never waits for matching.
+	subMu  sync.Mutex
+	groups map[string]*group // subscriptions by canonical filter
+	// matched is the last sequence number offered to the subscriptions.
+	matched uint64
 	// lastViewer is when a publish last found a subscription; the ring is
 	// filled only within ResumeWindow of it (see Publish).
 	lastViewer time.Time
@@ -86,7 +112,8 @@ type Hub struct {
 	// keeps it on disk when Options.Dir is set.
 	log seqLog
 	lw  *logWriter
-	// frames is the current chunk rendered frames are appended to.
+	// frames is the current chunk rendered frames are appended to
+	// (under subMu).
 	frames []byte
 	// fills bounds the resumes reading the store at once; writers the
 	// streams writing at once (Options.Writers).
@@ -119,6 +146,10 @@ func NewHub(opts Options, epoch time.Time) (*Hub, error) {
 		// store a few viewers at a time instead of starving ingest.
 		fills:   make(chan struct{}, 2),
 		writers: make(chan struct{}, opts.Writers),
+		wake:    make(chan struct{}, 1),
+		quit:    make(chan struct{}),
+
+		matcherDone: make(chan struct{}),
 	}
 	if opts.Dir != "" {
 		lw, newest, err := openLog(opts.Dir, h.epoch, opts.LogBytes, &h.log)
@@ -130,6 +161,7 @@ func NewHub(opts Options, epoch time.Time) (*Hub, error) {
 		// keep logging as if it were still open.
 		h.lastViewer = newest
 	}
+	go h.match()
 	return h, nil
 }
 
@@ -142,14 +174,21 @@ func (h *Hub) Epoch() int64 { return h.epoch }
 // Done is closed when the hub shuts down; every stream then ends.
 func (h *Hub) Done() <-chan struct{} { return h.done }
 
-// Close ends every stream (each writes a notice with its resume cursor).
+// Close ends every stream (each writes a notice with its resume cursor),
+// once the matcher has offered what was published before (at most
+// Options.PendingEvents), so that the streams end with it written.
 func (h *Hub) Close() {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !h.closed {
-		h.closed = true
-		close(h.done)
+	if h.closed {
+		h.mu.Unlock()
+		<-h.done
+		return
 	}
+	h.closed = true
+	close(h.quit)
+	h.mu.Unlock()
+	<-h.matcherDone
+	close(h.done)
 }
 
 // Acquire counts a new stream from client against the limits; Release
@@ -184,8 +223,9 @@ func (h *Hub) Release(client string) {
 }
 
 // Publish is the pipeline subscriber: it numbers every event of the group,
-// copies it into the ring, and queues it to each subscription whose filter
-// matches. It never blocks on a viewer.
+// copies it into the ring and the resume log, and hands it to the matcher
+// (matcher.go), which queues it to each subscription whose filter matches.
+// It never waits for a viewer nor for matching.
 func (h *Hub) Publish(batches []*event.Batch) {
 	n := 0
 	for _, b := range batches {
@@ -197,7 +237,7 @@ func (h *Hub) Publish(batches []*event.Batch) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := time.Now()
-	if len(h.groups) > 0 {
+	if h.viewers > 0 {
 		h.lastViewer = now
 	} else if now.Sub(h.lastViewer) > h.opts.ResumeWindow {
 		// Nobody has tailed for a while, so nobody can resume: keep the
@@ -206,6 +246,11 @@ func (h *Hub) Publish(batches []*event.Batch) {
 		// a server nobody watched. A late resume gets a gap notice.
 		h.seq += uint64(n)
 		if len(h.ring) > 0 {
+			for _, e := range h.ring[h.ringStart:] {
+				if n := e.frameLen.Swap(frameEvicted); n > 0 {
+					h.frameBytes.Add(-int64(n))
+				}
+			}
 			clear(h.ring)
 			h.ring, h.ringStart, h.ringBytes = h.ring[:0], 0, 0
 		}
@@ -235,33 +280,20 @@ func (h *Hub) Publish(batches []*event.Batch) {
 		h.lw.write(seg)
 	}
 	h.evict()
-	if len(h.groups) == 0 {
-		return
-	}
-	evs := make([]event.Event, len(fresh))
-	for i, e := range fresh {
-		evs[i] = e.ev
-	}
-	blk := newGroupBlock(store.NewMemBlock(evs))
-	for _, g := range h.groups {
-		rows, err := g.q.MatchBlock(blk, now)
-		if err != nil || len(rows) == 0 {
-			continue
-		}
-		for _, r := range rows {
-			h.render(fresh[r])
-		}
-		for s := range g.subs {
-			s.push(fresh, rows)
-		}
+	if h.viewers > 0 && !h.closed {
+		h.enqueue(fresh, now)
 	}
 }
 
 // evict drops the oldest entries past the byte bound, keeping at least the
 // newest one, and compacts the slice once half of it is dead.
 func (h *Hub) evict() {
-	for h.ringBytes > h.opts.ReplayBytes && len(h.ring)-h.ringStart > 1 {
-		h.ringBytes -= int64(h.ring[h.ringStart].size)
+	for h.ringBytes+h.frameBytes.Load() > h.opts.ReplayBytes && len(h.ring)-h.ringStart > 1 {
+		e := h.ring[h.ringStart]
+		h.ringBytes -= int64(e.size)
+		if n := e.frameLen.Swap(frameEvicted); n > 0 {
+			h.frameBytes.Add(-int64(n))
+		}
 		h.ring[h.ringStart] = nil
 		h.ringStart++
 	}
@@ -273,8 +305,8 @@ func (h *Hub) evict() {
 	}
 }
 
-// render fills e.line and counts it against the ring; callers hold the
-// hub's lock.
+// render fills e.frame and e.line and counts them against the ring;
+// callers hold h.subMu.
 func (h *Hub) render(e *entry) {
 	if e.frame != nil {
 		return
@@ -310,8 +342,9 @@ func (h *Hub) render(e *entry) {
 	}
 	e.frame = fr[:len(fr):len(fr)]
 	e.line = fr[start : len(fr)-2] // the row without its newline
-	e.size += len(fr)
-	h.ringBytes += int64(len(fr))
+	if e.frameLen.CompareAndSwap(0, int32(len(fr))) {
+		h.frameBytes.Add(int64(len(fr)))
+	}
 }
 
 // frameChunk is the allocation the rendered frames are cut from: one

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -61,6 +62,7 @@ func BenchmarkPublish(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				h.Publish(batch)
+				h.settle()
 				for _, s := range subs {
 					s.take()
 				}
@@ -73,3 +75,19 @@ func BenchmarkPublish(b *testing.B) {
 // benchGroup is the events a published group holds in BenchmarkPublish;
 // the pipeline's groups reach 32,768 under full load.
 var benchGroup = 1000
+
+// settle waits until the matcher has offered everything published.
+func (h *Hub) settle() {
+	for {
+		h.subMu.Lock()
+		m := h.matched
+		h.subMu.Unlock()
+		h.mu.Lock()
+		seq, viewers := h.seq, h.viewers
+		h.mu.Unlock()
+		if m >= seq || viewers == 0 {
+			return
+		}
+		runtime.Gosched()
+	}
+}

@@ -39,6 +39,11 @@ type Options struct {
 	// BufferEvents is each stream's queue of matched events waiting to be
 	// written; past it events are counted as dropped, never waited for.
 	BufferEvents int
+	// PendingEvents bounds the published events waiting for the hub's
+	// matcher (matcher.go); past it, groups are shed unmatched and every
+	// viewer is told they were dropped, so that an overloaded machine
+	// spends itself on ingest rather than on live deliveries.
+	PendingEvents int
 	// SinceRows caps the history a ?since= stream starts with.
 	SinceRows int
 	// FlushInterval is the least time between two writes of one stream:
@@ -82,6 +87,10 @@ func DefaultOptions() Options {
 		// (the queue holds pointers into the shared ring, not copies).
 		BufferEvents: 4096,
 		SinceRows:    100000,
+		// 64 Ki events: two of the pipeline's largest groups, which arrive
+		// only when its queue is full; at 20,000 events/s the groups are a
+		// few hundred events and the matcher is never this far behind.
+		PendingEvents: 64 << 10,
 		// 100 ms: a busy stream writes 10 times a second, so 5,000 of them
 		// cost 50,000 writes/s (half of what 50 ms cost, the writes being
 		// most of the server's CPU under that load), and an event waits at
@@ -105,8 +114,8 @@ func (o Options) Validate() error {
 		return errors.New("live: flush interval must not be negative")
 	case o.Writers <= 0 || o.WriteTimeout <= 0:
 		return errors.New("live: writers and write timeout must be positive")
-	case o.BufferEvents <= 0 || o.SinceRows <= 0:
-		return errors.New("live: buffer and since sizes must be positive")
+	case o.BufferEvents <= 0 || o.SinceRows <= 0 || o.PendingEvents <= 0:
+		return errors.New("live: buffer, since and pending sizes must be positive")
 	}
 	return nil
 }

@@ -266,15 +266,22 @@ func (st *stream) notice(typ string, kv ...string) {
 	st.endFrame()
 }
 
-func (st *stream) dropped(n int, from uint64) {
+// dropped adds a dropped notice: count matching events lost to a full
+// queue and, when the hub shed (see matcher.go), "unchecked" events that
+// were never matched against the filter (any of them may have matched).
+func (st *stream) dropped(d drop) {
 	if st.ws != nil {
 		st.buf = append(st.buf, `{"type":"dropped","count":`...)
 	} else {
 		st.buf = append(st.buf, "event: dropped\ndata: {\"count\":"...)
 	}
-	st.buf = strconv.AppendInt(st.buf, int64(n), 10)
+	st.buf = strconv.AppendInt(st.buf, int64(d.dropped), 10)
+	if d.unchecked > 0 {
+		st.buf = append(st.buf, ",\"unchecked\":"...)
+		st.buf = strconv.AppendUint(st.buf, d.unchecked, 10)
+	}
 	st.buf = append(st.buf, ",\"resume_cursor\":\""...)
-	st.buf = st.cursor(from).AppendText(st.buf)
+	st.buf = st.cursor(d.from).AppendText(st.buf)
 	if st.ws != nil {
 		st.buf = append(st.buf, "\"}"...)
 	} else {
@@ -387,7 +394,7 @@ const writeChunk = 32 << 10
 // event was written and the cursor of a drop it reported (0: none). A
 // write error is kept in st.err.
 func (st *stream) drain() (wrote bool, dropFrom uint64, dropped bool) {
-	ents, n, dropFrom := st.sub.take()
+	ents, d := st.sub.take()
 	for _, e := range ents {
 		if st.buf == nil {
 			st.buf = getBuf() // again after each piece is written
@@ -413,10 +420,10 @@ func (st *stream) drain() (wrote bool, dropFrom uint64, dropped bool) {
 		}
 	}
 	st.seen = nil // only the events queued during the history read can repeat it
-	if n > 0 {
-		st.dropped(n, dropFrom)
+	if d.any() {
+		st.dropped(d)
 	}
-	return wrote, dropFrom, n > 0
+	return wrote, d.from, d.any()
 }
 
 // end unregisters, writes what is still queued and a final notice with the

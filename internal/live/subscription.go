@@ -22,13 +22,16 @@ type Subscription struct {
 	spare   []*entry
 	notify  chan struct{}
 	dropped int
+	// unchecked counts the events of shed stretches (see matcher.go): not
+	// matched against the filter, so each may or may not have matched.
+	unchecked uint64
 	// dropFrom is the cursor to resume from after a drop: the sequence
 	// number just before the first event lost.
 	dropFrom uint64
 	// cap bounds the live part of the queue; a replay may exceed it once.
 	cap int
-	// closedAt is the hub's sequence number when Close removed the
-	// subscription; nothing after it is offered.
+	// closedAt is the last sequence number offered to the subscription
+	// when Close removed it; nothing after it is offered.
 	closedAt uint64
 	closed   bool
 }
@@ -50,16 +53,23 @@ func (r Resume) Filled() bool { return r.fill != nil }
 
 // Subscribe registers a subscription for q's filter. With from set, the
 // ring's matching events after it are queued first, atomically with the
-// registration, so no event is missed or queued twice between the two.
+// registration, so no event is missed or queued twice between the two:
+// the subscription takes every published event after s.start, the ring's
+// up to it from the replay and the later ones from the matcher, which
+// waits meanwhile (h.subMu). Publish does not wait: the ring is copied
+// under h.mu and matched after.
 func (h *Hub) Subscribe(q *query.Query, from *Cursor) (*Subscription, Resume, error) {
 	s := &Subscription{hub: h, key: q.String(), notify: make(chan struct{}, 1), cap: h.opts.BufferEvents}
 	var res Resume
+	h.subMu.Lock()
+	defer h.subMu.Unlock()
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed {
+		h.mu.Unlock()
 		return nil, res, ErrClosed
 	}
 	s.start = h.seq
+	var ring []*entry
 	if from != nil {
 		first := h.seq + 1 // the ring's oldest sequence number
 		if len(h.ring) > h.ringStart {
@@ -72,23 +82,22 @@ func (h *Hub) Subscribe(q *query.Query, from *Cursor) (*Subscription, Resume, er
 			// Older than the ring: the store answers up to the ring's
 			// oldest, then the whole ring follows, exactly as below.
 			res.fill = &fillPlan{from: *from, epoch: h.epoch, end: first, segs: h.log.after(*from, h.epoch, first), known: h.log.has(from.Epoch)}
-			if err := s.replay(q, h.ring[h.ringStart:]); err != nil {
-				return nil, res, err
-			}
-			res.Replayed = len(s.queue)
-			if res.Replayed > 0 {
-				s.notify <- struct{}{}
-			}
+			ring = append([]*entry(nil), h.ring[h.ringStart:]...)
 		default:
-			live := h.ring[h.ringStart+int(from.Seq+1-first):]
-			if err := s.replay(q, live); err != nil {
-				return nil, res, err
-			}
-			res.Replayed = len(s.queue)
-			if res.Replayed > 0 {
-				s.notify <- struct{}{} // the stream's first wait takes them
-			}
+			ring = append([]*entry(nil), h.ring[h.ringStart+int(from.Seq+1-first):]...)
 		}
+	}
+	h.viewers++ // before mu is let go: the next Publish queues its group
+	h.mu.Unlock()
+	if err := s.replay(q, ring); err != nil {
+		h.mu.Lock()
+		h.viewers--
+		h.mu.Unlock()
+		return nil, res, err
+	}
+	res.Replayed = len(s.queue)
+	if res.Replayed > 0 {
+		s.notify <- struct{}{} // the stream's first wait takes them
 	}
 	g := h.groups[s.key]
 	if g == nil {
@@ -99,7 +108,7 @@ func (h *Hub) Subscribe(q *query.Query, from *Cursor) (*Subscription, Resume, er
 	return s, res, nil
 }
 
-// replay queues the entries of ents matching q; the hub's lock is held.
+// replay queues the entries of ents matching q; h.subMu is held.
 func (s *Subscription) replay(q *query.Query, ents []*entry) error {
 	if len(ents) == 0 {
 		return nil
@@ -120,16 +129,19 @@ func (s *Subscription) replay(q *query.Query, ents []*entry) error {
 }
 
 // push queues the matched rows of fresh, or counts them as dropped when the
-// queue is full; the hub's lock is held. It never blocks.
+// queue is full; h.subMu is held. It never blocks.
 func (s *Subscription) push(fresh []*entry, rows []int) {
 	s.mu.Lock()
 	// A token is already waiting (or the stream is about to take) unless
 	// the queue was empty: with 5,000 streams, sending to each channel at
 	// every publish was an eighth of Publish's time.
-	wake := len(s.queue) == 0 && s.dropped == 0
+	wake := len(s.queue) == 0 && s.dropped == 0 && s.unchecked == 0
 	for _, r := range rows {
 		e := fresh[r]
-		if s.dropped > 0 || len(s.queue) >= s.cap {
+		if e.seq <= s.start {
+			continue // registered after it was published: replayed or not owed
+		}
+		if s.dropped > 0 || s.unchecked > 0 || len(s.queue) >= s.cap {
 			// Once dropping, keep dropping until the viewer has read the
 			// notice: a stream never skips ahead and then goes back.
 			if s.dropped == 0 {
@@ -149,38 +161,74 @@ func (s *Subscription) push(fresh []*entry, rows []int) {
 	}
 }
 
+// skip tells the subscription that the events first...last were shed
+// unmatched (see matcher.go): it reports them as dropped, to be resumed
+// from the cursor before the first of them it was owed; h.subMu is held.
+func (s *Subscription) skip(first, last uint64) {
+	if last <= s.start {
+		return
+	}
+	first = max(first, s.start+1)
+	s.mu.Lock()
+	wake := len(s.queue) == 0 && s.dropped == 0 && s.unchecked == 0
+	if s.dropped == 0 && s.unchecked == 0 {
+		s.dropFrom = first - 1
+	}
+	s.unchecked += last - first + 1
+	s.mu.Unlock()
+	if wake {
+		select {
+		case s.notify <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // Notify has a token whenever events or a drop wait to be taken.
 func (s *Subscription) Notify() <-chan struct{} { return s.notify }
 
-// take returns the queued events (valid until the next take) and the drop
-// count and resume cursor, resetting both.
-func (s *Subscription) take() (ents []*entry, dropped int, dropFrom uint64) {
+// drop is what a subscription lost since its last take: dropped matching
+// events, unchecked ones of shed stretches, and the cursor to resume from.
+type drop struct {
+	dropped   int
+	unchecked uint64
+	from      uint64
+}
+
+func (d drop) any() bool { return d.dropped > 0 || d.unchecked > 0 }
+
+// take returns the queued events (valid until the next take) and what was
+// dropped after them, resetting it.
+func (s *Subscription) take() (ents []*entry, d drop) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ents = s.queue
 	clear(s.spare)
 	s.queue, s.spare = s.spare[:0], ents
-	dropped, dropFrom = s.dropped, s.dropFrom
-	s.dropped = 0
-	return ents, dropped, dropFrom
+	d = drop{dropped: s.dropped, unchecked: s.unchecked, from: s.dropFrom}
+	s.dropped, s.unchecked = 0, 0
+	return ents, d
 }
 
-// Close unregisters the subscription and returns the hub's sequence number
-// at that moment: once the events still queued are written, a viewer
+// Close unregisters the subscription and returns the last sequence number
+// offered to it: once the events still queued are written, a viewer
 // resuming from it misses nothing (unless a drop is pending).
 func (s *Subscription) Close() uint64 {
 	h := s.hub
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.subMu.Lock()
+	defer h.subMu.Unlock()
 	if !s.closed {
 		s.closed = true
-		s.closedAt = h.seq
+		s.closedAt = max(h.matched, s.start)
 		if g := h.groups[s.key]; g != nil {
 			delete(g.subs, s)
 			if len(g.subs) == 0 {
 				delete(h.groups, s.key)
 			}
 		}
+		h.mu.Lock()
+		h.viewers--
+		h.mu.Unlock()
 	}
 	return s.closedAt
 }
