@@ -523,7 +523,9 @@ func maxIngest(t *testing.T, s *server, n int, match bool) float64 {
 // their own. LOGCASTER_TAIL_VIEWERS, _RATE, _SECONDS and _MAX_EVENTS change
 // the sizes, LOGCASTER_TAIL_SERVER_ARGS adds server flags;
 // LOGCASTER_TAIL_PROFILE=file takes a CPU profile of the server during (2),
-// LOGCASTER_TAIL_PROFILE_MAX=file one (and a goroutine dump) during (3).
+// LOGCASTER_TAIL_PROFILE_MAX=file one (and a goroutine dump) during (3)
+// with no filter matching, LOGCASTER_TAIL_PROFILE_MATCH=file one during (3)
+// with matching events.
 func TestTailLoad(t *testing.T) {
 	if os.Getenv("LOGCASTER_TAIL_BENCH") != "1" {
 		t.Skip("set LOGCASTER_TAIL_BENCH=1 to run the load measurement")
@@ -547,7 +549,7 @@ func TestTailLoad(t *testing.T) {
 	tr := &http.Transport{MaxIdleConnsPerHost: viewers, DisableCompression: true}
 	client := &http.Client{Transport: tr}
 	var hist latHist
-	var delivered, dropNotices, maxDelivered, droppedEvents atomic.Int64
+	var delivered, dropNotices, maxDelivered, droppedEvents, uncheckedEvents atomic.Int64
 	var ready, done sync.WaitGroup
 	var bmu sync.Mutex
 	var bodies []io.Closer
@@ -581,6 +583,12 @@ func TestTailLoad(t *testing.T) {
 						if j := bytes.Index(line, []byte(`{"count":`)); j >= 0 {
 							n, _ := strconv.Atoi(string(line[j+9 : j+9+bytes.IndexByte(line[j+9:], ',')]))
 							droppedEvents.Add(int64(n))
+						}
+						// Events the hub shed unmatched (it was behind):
+						// about 1 in filters of them matched this viewer.
+						if j := bytes.Index(line, []byte(`"unchecked":`)); j >= 0 {
+							n, _ := strconv.Atoi(string(line[j+12 : j+12+bytes.IndexByte(line[j+12:], ',')]))
+							uncheckedEvents.Add(int64(n))
 						}
 						continue // a notice's data
 					}
@@ -683,6 +691,19 @@ func TestTailLoad(t *testing.T) {
 	// costs too, on the same 2 cores as this test's 5,000 readers.
 	quiet := maxIngest(t, s, maxEvents, false)
 	t.Logf("max ingest, %d viewers attached, none matching: %.0f events/s (%.0f%% of %.0f with none)", viewers, quiet, 100*quiet/alone, alone)
+	if out := os.Getenv("LOGCASTER_TAIL_PROFILE_MATCH"); out != "" {
+		// A CPU profile of the server during max ingest with matching
+		// viewers, once the sender has built its lines (about a second).
+		go func() {
+			time.Sleep(1500 * time.Millisecond)
+			resp, err := http.Get("http://" + s.http + "/debug/pprof/profile?seconds=3")
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				os.WriteFile(out, b, 0o644)
+			}
+		}()
+	}
 	srvCPU, selfCPU = cpuSeconds(serverPid), cpuSeconds("self")
 	maxStart := time.Now()
 	with := maxIngest(t, s, maxEvents, true)
@@ -693,9 +714,10 @@ func TestTailLoad(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	wantMax := int64(maxEvents * (viewers / filters))
-	t.Logf("max ingest, %d viewers attached, each event matching 50: %.0f events/s (%.0f%% of %.0f with none); %d deliveries of %d, %d events in %d dropped notices, %d lost without one",
+	unchecked := uncheckedEvents.Load()
+	t.Logf("max ingest, %d viewers attached, each event matching 50: %.0f events/s (%.0f%% of %.0f with none); %d deliveries of %d, %d events in %d dropped notices (%d more shed unmatched, ~%d of them matching), ~%d lost without one",
 		viewers, with, 100*with/alone, alone, maxDelivered.Load(), wantMax, droppedEvents.Load(), dropNotices.Load()-drops,
-		wantMax-maxDelivered.Load()-droppedEvents.Load())
+		unchecked, unchecked/filters, wantMax-maxDelivered.Load()-droppedEvents.Load()-unchecked/filters)
 	t.Logf("CPU over that max ingest (%v): server %.1f s, this test's readers %.1f s (of %.1f s the 2 cores had)",
 		maxWall.Round(time.Millisecond), srvCPU, selfCPU, 2*maxWall.Seconds())
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {

@@ -36,10 +36,12 @@ type pub struct {
 // matcher is behind; the hub's lock is held.
 func (h *Hub) enqueue(fresh []*entry, now time.Time) {
 	first, last := fresh[0].seq, fresh[len(fresh)-1].seq
-	if len(h.pending) > 0 && h.pendingEvents+len(fresh) > h.opts.PendingEvents {
+	// A group is always taken when nothing is pending or being matched, so
+	// that one larger than the bound is matched when the matcher is idle.
+	if h.pendingEvents > 0 && h.pendingEvents+len(fresh) > h.opts.PendingEvents {
 		h.shed += uint64(len(fresh))
-		if p := &h.pending[len(h.pending)-1]; p.ents == nil && p.last+1 == first {
-			p.last = last // one stretch for consecutive sheds
+		if n := len(h.pending); n > 0 && h.pending[n-1].ents == nil && h.pending[n-1].last+1 == first {
+			h.pending[n-1].last = last // one stretch for consecutive sheds
 			return
 		}
 		h.pending = append(h.pending, pub{first: first, last: last})
