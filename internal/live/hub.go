@@ -92,6 +92,7 @@ type Hub struct {
 	pending       []pub
 	pendingEvents int
 	shed          uint64
+	shedAt        atomic.Int64 // unix ns of the last shed (overloaded)
 	wake          chan struct{}
 	// quit asks the matcher to finish; matcherDone is closed when it has.
 	quit, matcherDone chan struct{}
@@ -245,15 +246,11 @@ func (h *Hub) Publish(batches []*event.Batch) {
 		// ring cost ~0.5 CPU-s per million events and 64 MiB of memory on
 		// a server nobody watched. A late resume gets a gap notice.
 		h.seq += uint64(n)
-		if len(h.ring) > 0 {
-			for _, e := range h.ring[h.ringStart:] {
-				if n := e.frameLen.Swap(frameEvicted); n > 0 {
-					h.frameBytes.Add(-int64(n))
-				}
-			}
-			clear(h.ring)
-			h.ring, h.ringStart, h.ringBytes = h.ring[:0], 0, 0
-		}
+		h.dropRing()
+		return
+	}
+	if h.viewers > 0 && !h.closed && h.pendingEvents > 0 && h.pendingEvents+n > h.opts.PendingEvents {
+		h.shedGroup(batches, n, now) // the matcher is behind (matcher.go)
 		return
 	}
 	fresh := make([]*entry, 0, n)
@@ -283,6 +280,20 @@ func (h *Hub) Publish(batches []*event.Batch) {
 	if h.viewers > 0 && !h.closed {
 		h.enqueue(fresh, now)
 	}
+}
+
+// dropRing lets go of every entry of the ring; the hub's lock is held.
+func (h *Hub) dropRing() {
+	if len(h.ring) == 0 {
+		return
+	}
+	for _, e := range h.ring[h.ringStart:] {
+		if n := e.frameLen.Swap(frameEvicted); n > 0 {
+			h.frameBytes.Add(-int64(n))
+		}
+	}
+	clear(h.ring)
+	h.ring, h.ringStart, h.ringBytes = h.ring[:0], 0, 0
 }
 
 // evict drops the oldest entries past the byte bound, keeping at least the

@@ -32,27 +32,57 @@ type pub struct {
 	now         time.Time
 }
 
-// enqueue hands a published group to the matcher, or sheds it when the
-// matcher is behind; the hub's lock is held.
+// enqueue hands a published group to the matcher; the hub's lock is held.
 func (h *Hub) enqueue(fresh []*entry, now time.Time) {
-	first, last := fresh[0].seq, fresh[len(fresh)-1].seq
-	// A group is always taken when nothing is pending or being matched, so
-	// that one larger than the bound is matched when the matcher is idle.
-	if h.pendingEvents > 0 && h.pendingEvents+len(fresh) > h.opts.PendingEvents {
-		h.shed += uint64(len(fresh))
-		if n := len(h.pending); n > 0 && h.pending[n-1].ents == nil && h.pending[n-1].last+1 == first {
-			h.pending[n-1].last = last // one stretch for consecutive sheds
-			return
-		}
-		h.pending = append(h.pending, pub{first: first, last: last})
-	} else {
-		h.pending = append(h.pending, pub{ents: fresh, first: first, last: last, now: now})
-		h.pendingEvents += len(fresh)
-	}
+	h.pending = append(h.pending, pub{ents: fresh, first: fresh[0].seq, last: fresh[len(fresh)-1].seq, now: now})
+	h.pendingEvents += len(fresh)
+	h.wakeMatcher()
+}
+
+func (h *Hub) wakeMatcher() {
 	select {
 	case h.wake <- struct{}{}:
 	default:
 	}
+}
+
+// shedGroup numbers a group the matcher has no room for (Publish takes a
+// group whenever nothing is pending or being matched, so one larger than
+// the bound is matched when the matcher is idle) and queues it as a shed
+// stretch; the hub's lock is held. It copies nothing: copying a 32,768-event
+// group into the ring was most of Publish's time in the commit path (the
+// allocation's GC assist and the copy), more than the store's own write. It
+// logs the events' hashes, so a resume fills the stretch from the store,
+// and lets the ring go, whose cursors must stay contiguous.
+func (h *Hub) shedGroup(batches []*event.Batch, n int, now time.Time) {
+	seg := &segment{epoch: h.epoch, first: h.seq + 1, hashes: make([]uint64, 0, n)}
+	for _, b := range batches {
+		for i := range b.Events {
+			ev := &b.Events[i]
+			seg.hashes = append(seg.hashes, hashEvent(ev))
+			if len(seg.hashes) == 1 || ev.Time < seg.minT {
+				seg.minT = ev.Time
+			}
+			if len(seg.hashes) == 1 || ev.Time > seg.maxT {
+				seg.maxT = ev.Time
+			}
+		}
+	}
+	h.seq += uint64(n)
+	h.log.append(seg)
+	if h.lw != nil {
+		h.lw.write(seg)
+	}
+	h.dropRing()
+	h.shed += uint64(n)
+	h.shedAt.Store(now.UnixNano())
+	first, last := seg.first, h.seq
+	if k := len(h.pending); k > 0 && h.pending[k-1].ents == nil && h.pending[k-1].last+1 == first {
+		h.pending[k-1].last = last // one stretch for consecutive sheds
+		return
+	}
+	h.pending = append(h.pending, pub{first: first, last: last})
+	h.wakeMatcher()
 }
 
 // Shed is how many events the hub has published without offering them to
@@ -134,4 +164,18 @@ func (h *Hub) offer(p *pub) {
 			s.push(p.ents, rows)
 		}
 	}
+}
+
+// overloadFor is how long after a shed the hub counts as overloaded, and
+// overloadBackoff how many times FlushInterval a stream then waits
+// between writes (see stream.run).
+const (
+	overloadFor     = time.Second
+	overloadBackoff = 4
+)
+
+// overloaded reports whether the hub shed a group within overloadFor.
+func (h *Hub) overloaded() bool {
+	at := h.shedAt.Load()
+	return at != 0 && time.Since(time.Unix(0, at)) < overloadFor
 }

@@ -506,8 +506,16 @@ func (st *stream) run(ctx context.Context) {
 			}
 			// Listen again only after FlushInterval, so that what arrives
 			// meanwhile goes out in one write (see Options); a shutdown or
-			// a client gone is noticed that much later.
-			time.Sleep(opts.FlushInterval)
+			// a client gone is noticed that much later. While the hub sheds
+			// (the machine cannot keep up with ingest), streams write
+			// overloadBackoff times less often: fewer, larger writes, and
+			// the queues overflowing into dropped notices, leave the CPU
+			// to ingest.
+			if st.h.hub.overloaded() {
+				time.Sleep(overloadBackoff * opts.FlushInterval)
+			} else {
+				time.Sleep(opts.FlushInterval)
+			}
 		case <-timer.C:
 			now := time.Now()
 			switch {
