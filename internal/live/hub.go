@@ -6,8 +6,13 @@
 // Promises: cursors ("<epoch>-<seq>", the epoch being the server's start)
 // only grow, in the order the pipeline accepted the events; a stream
 // delivers matching events in cursor order and never twice. Publish never
-// waits for a viewer: a viewer whose queue is full loses events and is told
-// so (an explicit dropped notice with the cursor to resume from).
+// waits for a viewer nor for matching: it numbers a group and hands it to
+// the hub's matcher goroutine (matcher.go). A viewer whose queue is full
+// loses events and is told so (an explicit dropped notice with the count
+// and the cursor to resume from); when the matcher is behind by more than
+// Options.PendingEvents (an overloaded machine), groups are shed unmatched
+// and every viewer gets a dropped notice whose "unchecked" field counts
+// them, so that ingest keeps the CPU and live deliveries give way.
 //
 // Resume: a stream opened with a cursor continues exactly after it. From
 // the ring when the cursor is still in it (replay and registration happen
