@@ -156,24 +156,35 @@ func decodeTimestamps(dst []int64, raw []byte, rows int, minT, maxT int64) ([]in
 		dst = make([]int64, 0, rows)
 	}
 	dst = append(dst, t)
-	// Deltas of a stream's events take one or two bytes; decoding those
-	// inline rather than through binary.Uvarint per row halved the
-	// timestamps' share of `level:ERROR | stats count() by (_time:1h)`.
+	// Deltas of a stream's events take one or two bytes, mixed at random
+	// in a dense stream: those are decoded without a branch on their
+	// length (a mispredicted one per row made the 10M-event store's
+	// timestamps cost 17 times the 1M one's instead of 10), and checked
+	// against the block's range with a multiplication (a 14-bit delta
+	// times the scale cannot overflow) rather than a division per row.
 	b := d.b
 	for i := 1; i < rows; i++ {
 		var v uint64
-		switch {
-		case len(b) > 0 && b[0] < 0x80:
-			v, b = uint64(b[0]), b[1:]
-		case len(b) > 1 && b[1] < 0x80:
-			v, b = uint64(b[0]&0x7f)|uint64(b[1])<<7, b[2:]
-		default:
-			var n int
-			if v, n = binary.Uvarint(b); n <= 0 {
-				return dst, "timestamps: bad uvarint"
+		if len(b) >= 2 {
+			b0, b1 := uint64(b[0]), uint64(b[1])
+			c := b0 >> 7 // 1 when a second byte follows
+			if c&(b1>>7) == 0 {
+				v = b0&0x7f | (b1<<7)&-c
+				b = b[1+c:]
+				delta := int64(v * scale)
+				if delta > maxT-t {
+					return dst, "timestamp out of block range"
+				}
+				t += delta
+				dst = append(dst, t)
+				continue
 			}
-			b = b[n:]
 		}
+		var n int
+		if v, n = binary.Uvarint(b); n <= 0 {
+			return dst, "timestamps: bad uvarint"
+		}
+		b = b[n:]
 		// v*scale <= maxT-t, asked without the multiplication overflowing.
 		if v > uint64(maxT-t)/scale {
 			return dst, "timestamp out of block range"
