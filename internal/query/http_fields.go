@@ -206,36 +206,17 @@ func (h *fieldNamesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}) {
 		return
 	}
-	type nameHits struct {
-		name string
-		hits int
-	}
-	list := make([]nameHits, 0, len(hits))
-	for n, c := range hits {
-		list = append(list, nameHits{n, c})
-	}
-	slices.SortFunc(list, func(a, b nameHits) int {
-		if a.hits != b.hits {
-			return b.hits - a.hits
-		}
-		if a.name < b.name {
-			return -1
-		}
-		if a.name > b.name {
-			return 1
-		}
-		return 0
-	})
+	list := byHits(hits)
 	buf := []byte{'['}
 	for i, nh := range list {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
 		buf = append(buf, `{"name":`...)
-		buf = jsonenc.AppendString(buf, nh.name)
+		buf = jsonenc.AppendString(buf, nh.key)
 		buf = append(buf, `,"hits":`...)
 		buf = strconv.AppendInt(buf, int64(nh.hits), 10)
-		if m := values[nh.name]; m != nil {
+		if m := values[nh.key]; m != nil {
 			buf = append(buf, `,"values":`...)
 			buf = appendValueHits(buf, m, valuesLimit)
 		}
@@ -331,20 +312,7 @@ func (h *fieldValuesHandler) serveSampled(w http.ResponseWriter, r *http.Request
 // appendValueHits appends counts as a JSON array [{"value":V,"hits":N}]
 // of its limit most frequent values, ties by value.
 func appendValueHits(dst []byte, counts map[string]int, limit int) []byte {
-	type valueHits struct {
-		value string
-		hits  int
-	}
-	list := make([]valueHits, 0, len(counts))
-	for v, c := range counts {
-		list = append(list, valueHits{v, c})
-	}
-	slices.SortFunc(list, func(a, b valueHits) int {
-		if a.hits != b.hits {
-			return b.hits - a.hits
-		}
-		return strings.Compare(a.value, b.value)
-	})
+	list := byHits(counts)
 	if len(list) > limit {
 		list = list[:limit]
 	}
@@ -354,10 +322,31 @@ func appendValueHits(dst []byte, counts map[string]int, limit int) []byte {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `{"value":`...)
-		dst = jsonenc.AppendString(dst, vh.value)
+		dst = jsonenc.AppendString(dst, vh.key)
 		dst = append(dst, `,"hits":`...)
 		dst = strconv.AppendInt(dst, int64(vh.hits), 10)
 		dst = append(dst, '}')
 	}
 	return append(dst, ']')
+}
+
+// keyHits is a name or value with how many sampled events had it.
+type keyHits struct {
+	key  string
+	hits int
+}
+
+// byHits lists counts most frequent first, ties by key.
+func byHits(counts map[string]int) []keyHits {
+	list := make([]keyHits, 0, len(counts))
+	for k, c := range counts {
+		list = append(list, keyHits{k, c})
+	}
+	slices.SortFunc(list, func(a, b keyHits) int {
+		if a.hits != b.hits {
+			return b.hits - a.hits
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	return list
 }
