@@ -38,22 +38,8 @@ func TestFieldValuesSample(t *testing.T) {
 			counts[v]++
 		}
 	}
-	type vh struct {
-		Value string `json:"value"`
-		Hits  int    `json:"hits"`
-	}
-	var want []vh
-	for v, c := range counts {
-		want = append(want, vh{v, c})
-	}
-	sort.Slice(want, func(i, j int) bool {
-		if want[i].Hits != want[j].Hits {
-			return want[i].Hits > want[j].Hits
-		}
-		return want[i].Value < want[j].Value
-	})
-	want = want[:3]
-	var got []vh
+	want := wantTop(counts, 3)
+	var got []valueHits
 	resp := getJSONBody(t, h, "/api/v1/field_values", url.Values{"field": {"status"}, "q": {"level:ERROR"}, "limit": {"3"}, "sample": {"150"}}, &got)
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
@@ -84,11 +70,7 @@ func TestFieldNamesValues(t *testing.T) {
 	newest := slices.Clone(evs)
 	sort.Slice(newest, func(i, j int) bool { return newest[i].Time > newest[j].Time })
 	newest = newest[:200]
-	type vh struct {
-		Value string `json:"value"`
-		Hits  int    `json:"hits"`
-	}
-	top := func(field string) []vh {
+	top := func(field string) []valueHits {
 		counts := map[string]int{}
 		for _, e := range newest {
 			for _, f := range e.Fields {
@@ -97,22 +79,12 @@ func TestFieldNamesValues(t *testing.T) {
 				}
 			}
 		}
-		var list []vh
-		for v, c := range counts {
-			list = append(list, vh{v, c})
-		}
-		sort.Slice(list, func(i, j int) bool {
-			if list[i].Hits != list[j].Hits {
-				return list[i].Hits > list[j].Hits
-			}
-			return list[i].Value < list[j].Value
-		})
-		return list[:3]
+		return wantTop(counts, 3)
 	}
 	var got []struct {
-		Name   string `json:"name"`
-		Hits   int    `json:"hits"`
-		Values []vh   `json:"values"`
+		Name   string      `json:"name"`
+		Hits   int         `json:"hits"`
+		Values []valueHits `json:"values"`
 	}
 	resp := getJSONBody(t, h, "/api/v1/field_names", url.Values{"sample": {"200"}, "values": {"service, status"}, "values_limit": {"3"}}, &got)
 	if resp.StatusCode != 200 {

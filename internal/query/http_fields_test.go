@@ -46,22 +46,8 @@ func TestFieldValues(t *testing.T) {
 			}
 		}
 	}
-	type vh struct {
-		Value string `json:"value"`
-		Hits  int    `json:"hits"`
-	}
-	var want []vh
-	for v, c := range counts {
-		want = append(want, vh{v, c})
-	}
-	sort.Slice(want, func(i, j int) bool {
-		if want[i].Hits != want[j].Hits {
-			return want[i].Hits > want[j].Hits
-		}
-		return want[i].Value < want[j].Value
-	})
-	want = want[:3]
-	var got []vh
+	want := wantTop(counts, 3)
+	var got []valueHits
 	resp := getJSONBody(t, h, "/api/v1/field_values", url.Values{"field": {"service"}, "q": {"level:ERROR"}, "start": {"1000s"}, "limit": {"3"}}, &got)
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
@@ -168,4 +154,26 @@ func TestFieldNames(t *testing.T) {
 	if resp := getJSONBody(t, h, "/api/v1/field_names", url.Values{"q": {"a OR"}}, &e); resp.StatusCode != 400 || e["error"] == "" {
 		t.Fatalf("bad query: %d %v", resp.StatusCode, e)
 	}
+}
+
+// valueHits is one entry of a field_values answer.
+type valueHits struct {
+	Value string `json:"value"`
+	Hits  int    `json:"hits"`
+}
+
+// wantTop lists counts the way field_values must answer them, computed
+// here apart from the handler: most hits first, ties by value, the first n.
+func wantTop(counts map[string]int, n int) []valueHits {
+	var list []valueHits
+	for v, c := range counts {
+		list = append(list, valueHits{v, c})
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Hits != list[j].Hits {
+			return list[i].Hits > list[j].Hits
+		}
+		return list[i].Value < list[j].Value
+	})
+	return list[:min(n, len(list))]
 }
