@@ -294,18 +294,7 @@ func TestOrderAcrossConcurrentSenders(t *testing.T) {
 
 func TestResumeExactlyOnce(t *testing.T) {
 	e := newEnv(t, DefaultOptions(), nil)
-	c := e.open(t, "/api/v1/tail?q=keep")
-	for i := 0; i < 10; i++ {
-		e.send(t, "keep "+strconv.Itoa(i), "skip "+strconv.Itoa(i))
-	}
-	var got []string
-	var lastID string
-	for i := 0; i < 4; i++ {
-		f := c.must(t)
-		got = append(got, msgOf(t, f))
-		lastID = f.id
-	}
-	c.resp.Body.Close()
+	got, lastID := readFourAndLeave(t, e)
 	for i := 10; i < 20; i++ {
 		e.send(t, "keep "+strconv.Itoa(i), "skip "+strconv.Itoa(i))
 	}
@@ -602,4 +591,22 @@ func TestWebSocketSameStream(t *testing.T) {
 	if _, _, err := conn.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 		t.Fatalf("after end: %v", err)
 	}
+}
+
+// readFourAndLeave opens a tail of "keep", sends ten keep/skip pairs, reads
+// the first four events and disconnects: the start of the resume tests. It
+// returns the messages read and the cursor of the last one.
+func readFourAndLeave(t *testing.T, e *env) (got []string, lastID string) {
+	t.Helper()
+	c := e.open(t, "/api/v1/tail?q=keep")
+	for i := 0; i < 10; i++ {
+		e.send(t, "keep "+strconv.Itoa(i), "skip "+strconv.Itoa(i))
+	}
+	for i := 0; i < 4; i++ {
+		f := c.must(t)
+		got = append(got, msgOf(t, f))
+		lastID = f.id
+	}
+	c.resp.Body.Close()
+	return got, lastID
 }

@@ -39,18 +39,7 @@ func (e *env) seqOfMsg(t *testing.T, msg string) uint64 {
 
 func TestResumeFillsFilteredGapFromStore(t *testing.T) {
 	e := newEnv(t, tinyRing(), nil)
-	c := e.open(t, "/api/v1/tail?q=keep")
-	for i := 0; i < 10; i++ {
-		e.send(t, "keep "+strconv.Itoa(i), "skip "+strconv.Itoa(i))
-	}
-	var got []string
-	var lastID string
-	for i := 0; i < 4; i++ {
-		f := c.must(t)
-		got = append(got, msgOf(t, f))
-		lastID = f.id
-	}
-	c.resp.Body.Close()
+	got, lastID := readFourAndLeave(t, e)
 	// 300 more pairs while away: far more than the ring holds.
 	for i := 10; i < 310; i++ {
 		e.send(t, "skip "+strconv.Itoa(i), "keep "+strconv.Itoa(i))
