@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/logcaster/logcaster/internal/alerts/alertstest"
 )
 
 // alertSink is a real HTTP receiver of webhook and Slack alerts.
@@ -80,90 +81,6 @@ func (s *alertSink) wait(t *testing.T, path, rule string, n int, within time.Dur
 	}
 }
 
-// smtpSink is a test fake standing in for an MTA: it speaks enough of
-// RFC 5321 (HELO/EHLO, MAIL, RCPT, DATA, QUIT) to take the alert mails.
-type smtpSink struct {
-	ln   net.Listener
-	mu   sync.Mutex
-	msgs []string // "from|to|data"
-}
-
-func newSMTPSink(t *testing.T) *smtpSink {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &smtpSink{ln: ln}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(c)
-		}
-	}()
-	return s
-}
-
-func (s *smtpSink) serve(c net.Conn) {
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	r := bufio.NewReader(c)
-	say := func(line string) { io.WriteString(c, line+"\r\n") }
-	say("220 sink.test ESMTP")
-	var from, to string
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		line = strings.TrimRight(line, "\r\n")
-		up := strings.ToUpper(line)
-		switch {
-		case strings.HasPrefix(up, "EHLO"), strings.HasPrefix(up, "HELO"):
-			say("250 sink.test")
-		case strings.HasPrefix(up, "MAIL FROM:"):
-			from = strings.Trim(line[10:], "<> ")
-			say("250 2.1.0 ok")
-		case strings.HasPrefix(up, "RCPT TO:"):
-			to += strings.Trim(line[8:], "<> ")
-			say("250 2.1.5 ok")
-		case up == "DATA":
-			say("354 end with <CRLF>.<CRLF>")
-			var data strings.Builder
-			for {
-				l, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if l == ".\r\n" {
-					break
-				}
-				data.WriteString(l)
-			}
-			s.mu.Lock()
-			s.msgs = append(s.msgs, from+"|"+to+"|"+data.String())
-			s.mu.Unlock()
-			say("250 2.0.0 queued")
-		case up == "QUIT":
-			say("221 2.0.0 bye")
-			return
-		case up == "RSET", up == "NOOP":
-			say("250 ok")
-		default:
-			say("502 5.5.2 not implemented")
-		}
-	}
-}
-
-func (s *smtpSink) messages() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.msgs...)
-}
-
 // javaError is a logback/logstash-encoder ERROR line with a stack trace.
 func javaError(fn string) string {
 	return `{"@timestamp":"` + time.Now().UTC().Format(time.RFC3339Nano) + `","index":"orders","level":"ERROR","logger_name":"com.acme.orders.OrderController","message":"request failed","stack_trace":"java.lang.IllegalStateException: order not payable\n\tat com.acme.orders.OrderService.` + fn + `(OrderService.java:88)\n\tat com.acme.orders.OrderController.get(OrderController.java:31)\n"}` + "\n"
@@ -195,7 +112,7 @@ type alertHistory struct {
 
 func TestAlertsEndToEnd(t *testing.T) {
 	sink := newAlertSink(t)
-	mail := newSMTPSink(t)
+	mail := alertstest.NewSMTPSink(t)
 	down := freePort(t) // nothing listens there
 	rules := `alerts:
   - name: new
@@ -204,7 +121,7 @@ func TestAlertsEndToEnd(t *testing.T) {
     destinations:
       - {type: webhook, url: "` + sink.srv.URL + `/hook"}
       - {type: slack, url: "` + sink.srv.URL + `/slack"}
-      - {type: email, smtp: "` + mail.ln.Addr().String() + `", from: "logcaster@alerts.test", to: ["oncall@alerts.test"]}
+      - {type: email, smtp: "` + mail.Addr() + `", from: "logcaster@alerts.test", to: ["oncall@alerts.test"]}
   - name: back
     kind: regression
     destinations:
@@ -253,8 +170,8 @@ func TestAlertsEndToEnd(t *testing.T) {
 	if slack[0].body["text"] != wantText || len(slack[0].body["blocks"].([]any)) != 2 {
 		t.Fatalf("slack alert %v, want text %q", slack[0].body, wantText)
 	}
-	waitUntil(t, "the alert mail", 5*time.Second, func() bool { return len(mail.messages()) == 1 })
-	m := mail.messages()[0]
+	waitUntil(t, "the alert mail", 5*time.Second, func() bool { return len(mail.Messages()) == 1 })
+	m := mail.Messages()[0]
 	if !strings.HasPrefix(m, "logcaster@alerts.test|oncall@alerts.test|") || !strings.Contains(m, "Subject: "+wantText+"\r\n") {
 		t.Fatalf("mail %q", m)
 	}

@@ -1,12 +1,10 @@
 package alerts
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/logcaster/logcaster/internal/alerts/alertstest"
 	"github.com/logcaster/logcaster/internal/event"
 	"github.com/logcaster/logcaster/internal/issues"
 	"github.com/logcaster/logcaster/internal/metrics"
@@ -291,95 +290,22 @@ func TestQueryThresholdFiresAndResolvesOnce(t *testing.T) {
 	}
 }
 
-// smtpFake accepts one conversation at a time and keeps each message.
-type smtpFake struct {
-	ln   net.Listener
-	mu   sync.Mutex
-	msgs []string // "from|to,to|data"
-}
-
-func newSMTPFake(t *testing.T) *smtpFake {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &smtpFake{ln: ln}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go f.serve(c)
-		}
-	}()
-	return f
-}
-
-func (f *smtpFake) serve(c net.Conn) {
-	defer c.Close()
-	r := bufio.NewReader(c)
-	say := func(s string) { io.WriteString(c, s+"\r\n") }
-	say("220 fake ESMTP")
-	var from string
-	var to []string
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		cmd := strings.ToUpper(strings.TrimSpace(line))
-		switch {
-		case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
-			say("250 fake")
-		case strings.HasPrefix(cmd, "MAIL FROM:"):
-			from = strings.Trim(strings.TrimSpace(line)[10:], "<>")
-			say("250 ok")
-		case strings.HasPrefix(cmd, "RCPT TO:"):
-			to = append(to, strings.Trim(strings.TrimSpace(line)[8:], "<>"))
-			say("250 ok")
-		case cmd == "DATA":
-			say("354 go on")
-			var data strings.Builder
-			for {
-				l, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if l == ".\r\n" {
-					break
-				}
-				data.WriteString(l)
-			}
-			f.mu.Lock()
-			f.msgs = append(f.msgs, from+"|"+strings.Join(to, ",")+"|"+data.String())
-			f.mu.Unlock()
-			say("250 queued")
-		case cmd == "QUIT":
-			say("221 bye")
-			return
-		default:
-			say("250 ok")
-		}
-	}
-}
-
 func TestEmailDelivery(t *testing.T) {
-	f := newSMTPFake(t)
+	f := alertstest.NewSMTPSink(t)
 	e, err := New(testOptions(), []Rule{{Name: "mail", Kind: KindNewIssue, Destinations: []Destination{
-		{Type: DestEmail, SMTP: f.ln.Addr().String(), From: "alerts@logcaster.test", To: []string{"oncall@example.test", "dev@example.test"}}}}})
+		{Type: DestEmail, SMTP: f.Addr(), From: "alerts@logcaster.test", To: []string{"oncall@example.test", "dev@example.test"}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
 	e.OnIssue(view("7", "SHOP-7", 1), issues.ChangeNew)
-	waitFor(t, "mail", func() bool { f.mu.Lock(); defer f.mu.Unlock(); return len(f.msgs) == 1 })
-	parts := strings.SplitN(f.msgs[0], "|", 3)
+	waitFor(t, "mail", func() bool { return len(f.Messages()) == 1 })
+	msg := f.Messages()[0]
+	parts := strings.SplitN(msg, "|", 3)
 	if parts[0] != "alerts@logcaster.test" || parts[1] != "oncall@example.test,dev@example.test" ||
 		!strings.Contains(parts[2], "Subject: [LogCaster] mail: new_issue SHOP-7 java.lang.IllegalStateException: boom (count 1)\r\n") ||
 		!strings.Contains(parts[2], "\r\nhttp://logs.example:8080/api/v1/issues/7\r\n") {
-		t.Fatalf("mail %q", f.msgs[0])
+		t.Fatalf("mail %q", msg)
 	}
 	waitFor(t, "history sent", func() bool { return e.History()[0].Status == StatusSent })
 }
