@@ -113,8 +113,10 @@ func (bc *blockCtx) getBitmap() *bitmap {
 
 func (bc *blockCtx) putBitmap(bm *bitmap) { bc.spare = append(bc.spare, bm) }
 
-// applyToValues keeps the rows whose value of field satisfies match; a
-// block without the column is decided by match("") once.
+// applyToValues keeps the rows whose value of field satisfies match, by
+// the column's codes when it is dictionary-coded, else value by value
+// (memoised); a block without the column is decided by match("") once.
+// Every filter on a field's values goes through here.
 func applyToValues(bc *blockCtx, bm *bitmap, field string, match func(v string) bool) {
 	if keepIfCodes(bc, bm, field, match) {
 		return

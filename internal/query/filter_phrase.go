@@ -44,21 +44,9 @@ func (f *filterPhrase) apply(bc *blockCtx, bm *bitmap) {
 	} else if applyRawTokens(bc, bm, f.field, &f.m.first, &f.m) {
 		return
 	}
-	match := f.m.match
 	if f.substr {
-		match = f.sm.match
-	}
-	if keepIfCodes(bc, bm, f.field, match) {
+		applyToValues(bc, bm, f.field, f.sm.match)
 		return
 	}
-	col := bc.column(f.field)
-	if col == nil {
-		bm.reset()
-		return
-	}
-	if f.substr {
-		keepIfMemo(bc, bm, col, f.sm.match)
-		return
-	}
-	keepIfMemo(bc, bm, col, f.m.match)
+	applyToValues(bc, bm, f.field, f.m.match)
 }

@@ -21,13 +21,5 @@ func (f *filterPrefix) String() string {
 func (f *filterPrefix) mayMatch(bc *blockCtx) bool { return bc.mayContain(f.field, f.hashes) }
 
 func (f *filterPrefix) apply(bc *blockCtx, bm *bitmap) {
-	if keepIfCodes(bc, bm, f.field, f.m.match) {
-		return
-	}
-	col := bc.column(f.field)
-	if col == nil {
-		bm.reset()
-		return
-	}
-	keepIfMemo(bc, bm, col, f.m.match)
+	applyToValues(bc, bm, f.field, f.m.match)
 }

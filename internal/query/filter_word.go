@@ -21,13 +21,5 @@ func (f *filterWord) apply(bc *blockCtx, bm *bitmap) {
 	if applyRawTokens(bc, bm, f.field, &f.m, nil) {
 		return
 	}
-	if keepIfCodes(bc, bm, f.field, f.m.match) {
-		return
-	}
-	col := bc.column(f.field)
-	if col == nil {
-		bm.reset()
-		return
-	}
-	keepIfMemo(bc, bm, col, f.m.match)
+	applyToValues(bc, bm, f.field, f.m.match)
 }
