@@ -31,7 +31,6 @@ func (bm *bitmap) init(n int, all bool) {
 }
 
 func (bm *bitmap) isSet(i int) bool { return bm.words[i/64]&(1<<(i%64)) != 0 }
-func (bm *bitmap) clear(i int)      { bm.words[i/64] &^= 1 << (i % 64) }
 
 func (bm *bitmap) reset() {
 	for i := range bm.words {

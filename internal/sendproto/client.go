@@ -116,9 +116,6 @@ func (c *Client) unreachable(err error) error {
 	return fmt.Errorf("cannot reach server at %s: %w", c.opts.Addr, err)
 }
 
-// ClientID is the id the client deduplicates under.
-func (c *Client) ClientID() string { return c.opts.ClientID }
-
 // Acked returns how many frames and payload bytes the server has
 // acknowledged, and how many times the client reconnected.
 func (c *Client) Acked() (frames uint64, bytes int64, reconnects int) {

@@ -70,7 +70,6 @@ type Server struct {
 	metrics   *metrics.Metrics
 	mux       *http.ServeMux
 	http      *http.Server
-	httpLn    net.Listener
 	listeners []Listener
 	started   time.Time
 	draining  atomic.Bool
@@ -113,14 +112,6 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 // server.
 func (s *Server) AddListener(l Listener) { s.listeners = append(s.listeners, l) }
 
-// HTTPAddr is the address the HTTP listener is bound to (useful with ":0").
-func (s *Server) HTTPAddr() string {
-	if s.httpLn == nil {
-		return ""
-	}
-	return s.httpLn.Addr().String()
-}
-
 // Start binds every listener and starts serving.
 func (s *Server) Start() error {
 	s.started = time.Now()
@@ -129,7 +120,6 @@ func (s *Server) Start() error {
 		if err != nil {
 			return fmt.Errorf("http listen %s: %w", s.opts.HTTPAddr, err)
 		}
-		s.httpLn = ln
 		s.http = &http.Server{
 			Handler:           s.mux,
 			ReadHeaderTimeout: s.opts.ReadHeaderTimeout,

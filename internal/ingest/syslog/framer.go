@@ -51,9 +51,6 @@ func newFramer(rd io.Reader, bufSize, max int, wait func()) *framer {
 	return &framer{rd: rd, buf: make([]byte, min(bufSize, max+maxCountDigits+1)), max: max, wait: wait}
 }
 
-// buffered is how many bytes are read and not yet returned.
-func (f *framer) buffered() int { return f.w - f.r }
-
 // next returns the next frame. At the end of the stream it returns the
 // unterminated rest of an LF-framed message, if any, and then the read
 // error (io.EOF). A *frameError is final.
