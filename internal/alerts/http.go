@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+
+	"github.com/logcaster/logcaster/internal/httpjson"
 )
 
 // Routes of the alerts API.
@@ -21,12 +23,12 @@ const maxRuleBody = 1 << 20
 // Register adds the alerts routes through handle (server.Server.Handle).
 func (e *Engine) Register(handle func(pattern string, h http.Handler)) {
 	handle(RouteRulesGet, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"rules": e.Rules()})
+		httpjson.Write(w, http.StatusOK, map[string]any{"rules": e.Rules()})
 	}))
 	handle(RouteRulesPost, http.HandlerFunc(e.postRule))
 	handle(RouteRuleDel, http.HandlerFunc(e.deleteRule))
 	handle(RouteHistory, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"deliveries": e.History(), "dropped_changes": e.Dropped()})
+		httpjson.Write(w, http.StatusOK, map[string]any{"deliveries": e.History(), "dropped_changes": e.Dropped()})
 	}))
 }
 
@@ -35,23 +37,23 @@ func (e *Engine) Register(handle func(pattern string, h http.Handler)) {
 func (e *Engine) postRule(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRuleBody+1))
 	if err != nil || len(body) > maxRuleBody {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "read rule: body missing or over 1 MiB"})
+		httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": "read rule: body missing or over 1 MiB"})
 		return
 	}
 	var rule Rule
 	if err := json.Unmarshal(body, &rule); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "decode rule: " + err.Error()})
+		httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": "decode rule: " + err.Error()})
 		return
 	}
 	if err := rule.Validate(); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
 	if err := e.SaveRule(rule); err != nil {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		httpjson.Write(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusCreated, rule)
+	httpjson.Write(w, http.StatusCreated, rule)
 }
 
 // deleteRule removes a rule added through the API: 204, 404 for an unknown
@@ -62,16 +64,10 @@ func (e *Engine) deleteRule(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		w.WriteHeader(http.StatusNoContent)
 	case errors.Is(err, ErrNoRule):
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+		httpjson.Write(w, http.StatusNotFound, map[string]string{"error": err.Error()})
 	case errors.Is(err, ErrConfigRule):
-		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error() + "; remove it there"})
+		httpjson.Write(w, http.StatusConflict, map[string]string{"error": err.Error() + "; remove it there"})
 	default:
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		httpjson.Write(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
 	}
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
 }

@@ -2,15 +2,14 @@ package ingest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/httpjson"
 	"github.com/logcaster/logcaster/internal/metrics"
 	"github.com/logcaster/logcaster/internal/pipeline"
 )
@@ -114,7 +113,7 @@ func (h *ingestHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := h.opts.Metrics
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, "use POST")
+		httpjson.Error(w, http.StatusMethodNotAllowed, "use POST")
 		return
 	}
 	index := r.URL.Query().Get("index")
@@ -122,7 +121,7 @@ func (h *ingestHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		index = h.opts.DefaultIndex
 	}
 	if !validIndexName(index) {
-		writeError(w, http.StatusBadRequest, "invalid index name")
+		httpjson.Error(w, http.StatusBadRequest, "invalid index name")
 		return
 	}
 	buf := GetBodyBuffer()
@@ -131,11 +130,11 @@ func (h *ingestHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, ErrBodyTooLarge):
 			m.Rejected(protoHTTP, "body_too_large", 1)
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.opts.MaxBodyBytes))
+			httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.opts.MaxBodyBytes))
 		case errors.Is(err, ErrUnknownEncoding):
-			writeError(w, http.StatusUnsupportedMediaType, err.Error())
+			httpjson.Error(w, http.StatusUnsupportedMediaType, err.Error())
 		default:
-			writeError(w, http.StatusBadRequest, "read body: "+err.Error())
+			httpjson.Error(w, http.StatusBadRequest, "read body: "+err.Error())
 		}
 		return
 	}
@@ -158,10 +157,10 @@ func (h *ingestHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if errors.Is(err, pipeline.ErrQueueFull) {
 				m.Rejected(protoHTTP, "queue_full", bytes.Count(body, []byte{'\n'})+1)
 				w.Header().Set("Retry-After", "1")
-				writeError(w, http.StatusTooManyRequests, "ingest queue is full, retry later")
+				httpjson.Error(w, http.StatusTooManyRequests, "ingest queue is full, retry later")
 			} else {
 				w.Header().Set("Retry-After", "1")
-				writeError(w, http.StatusServiceUnavailable, "queue batch: "+err.Error())
+				httpjson.Error(w, http.StatusServiceUnavailable, "queue batch: "+err.Error())
 			}
 			return false
 		}
@@ -201,7 +200,7 @@ func (h *ingestHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for i, t := range tickets {
 		if err := t.Wait(r.Context()); err != nil {
 			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusServiceUnavailable, "store batch: "+err.Error())
+			httpjson.Error(w, http.StatusServiceUnavailable, "store batch: "+err.Error())
 			h.log.Error("http ingest: batch not stored", "err", err)
 			return
 		}
@@ -212,7 +211,7 @@ func (h *ingestHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ans.RejectedTotal == len(ans.Rejected) {
 		ans.RejectedTotal = 0 // only shown when the list is cut
 	}
-	writeJSON(w, http.StatusOK, &ans)
+	httpjson.Write(w, http.StatusOK, &ans)
 }
 
 func validIndexName(s string) bool {
@@ -225,19 +224,4 @@ func validIndexName(s string) bool {
 		}
 	}
 	return true
-}
-
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	out, err := json.Marshal(v)
-	if err != nil {
-		panic("BUG: marshal answer: " + err.Error())
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)+1))
-	w.WriteHeader(code)
-	w.Write(append(out, '\n'))
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/logcaster/logcaster/internal/httpjson"
 	"github.com/logcaster/logcaster/internal/query"
 	"github.com/logcaster/logcaster/internal/store"
 )
@@ -51,47 +52,47 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	limit, _ := strconv.Atoi(q.Get("limit"))
 	views, total, err := a.T.List(ListOptions{Status: q.Get("status"), Project: q.Get("project"), Query: q.Get("q"), Sort: q.Get("sort"), Limit: limit})
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"issues": views, "total": total})
+	httpjson.Write(w, http.StatusOK, map[string]any{"issues": views, "total": total})
 }
 
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	v, err := a.T.Get(r.PathValue("id"))
 	if err != nil {
-		writeError(w, http.StatusNotFound, "no such issue")
+		httpjson.Error(w, http.StatusNotFound, "no such issue")
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	httpjson.Write(w, http.StatusOK, v)
 }
 
 func (a *API) patch(w http.ResponseWriter, r *http.Request) {
 	var c StatusChange
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&c); err != nil {
-		writeError(w, http.StatusBadRequest, "decode body: "+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "decode body: "+err.Error())
 		return
 	}
 	v, err := a.T.SetStatus(r.PathValue("id"), c)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		writeError(w, http.StatusNotFound, "no such issue")
+		httpjson.Error(w, http.StatusNotFound, "no such issue")
 	case err != nil && strings.HasPrefix(err.Error(), "status "):
-		writeError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 	case err != nil:
-		writeError(w, http.StatusInternalServerError, err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, err.Error())
 	default:
-		writeJSON(w, http.StatusOK, v)
+		httpjson.Write(w, http.StatusOK, v)
 	}
 }
 
 func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	evs, err := a.T.Events(r.PathValue("id"))
 	if err != nil {
-		writeError(w, http.StatusNotFound, "no such issue")
+		httpjson.Error(w, http.StatusNotFound, "no such issue")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": evs})
+	httpjson.Write(w, http.StatusOK, map[string]any{"events": evs})
 }
 
 // logs answers the request logs of an event's trace, newest first:
@@ -99,11 +100,11 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 func (a *API) logs(w http.ResponseWriter, r *http.Request) {
 	e, err := a.T.Event(r.PathValue("id"), r.PathValue("event_id"))
 	if err != nil {
-		writeError(w, http.StatusNotFound, "no such issue or event")
+		httpjson.Error(w, http.StatusNotFound, "no such issue or event")
 		return
 	}
 	if a.Store == nil {
-		writeError(w, http.StatusNotImplemented, "no store to search")
+		httpjson.Error(w, http.StatusNotImplemented, "no store to search")
 		return
 	}
 	out := []byte(`{"trace_id":`)
@@ -112,7 +113,7 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request) {
 	if e.TraceID != "" {
 		q, err := query.Parse("trace_id:" + strconv.Quote(e.TraceID))
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "trace id query: "+err.Error())
+			httpjson.Error(w, http.StatusBadRequest, "trace id query: "+err.Error())
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
@@ -130,7 +131,7 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request) {
 			return nil
 		})
 		if err != nil {
-			writeError(w, http.StatusInternalServerError, "search trace logs: "+err.Error())
+			httpjson.Error(w, http.StatusInternalServerError, "search trace logs: "+err.Error())
 			return
 		}
 	}
@@ -146,7 +147,7 @@ func (a *API) projects(w http.ResponseWriter, r *http.Request) {
 			out = append(out, map[string]any{"name": p.Name, "id": p.ID, "key": p.Key, "dsn": a.dsn(r, p)})
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"projects": out})
+	httpjson.Write(w, http.StatusOK, map[string]any{"projects": out})
 }
 
 func (a *API) create(w http.ResponseWriter, r *http.Request) {
@@ -154,15 +155,15 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		Name string `json:"name"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&body); err != nil {
-		writeError(w, http.StatusBadRequest, "decode body: "+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "decode body: "+err.Error())
 		return
 	}
 	p, err := a.T.CreateProject(body.Name)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": p.Name, "id": p.ID, "key": p.Key, "dsn": a.dsn(r, p)})
+	httpjson.Write(w, http.StatusOK, map[string]any{"name": p.Name, "id": p.ID, "key": p.Key, "dsn": a.dsn(r, p)})
 }
 
 // dsn is the Sentry DSN of a project: http://KEY@host/ID (a number, which
@@ -177,18 +178,4 @@ func (a *API) dsn(r *http.Request, p Project) string {
 		scheme, host = "http", base
 	}
 	return scheme + "://" + p.Key + "@" + strings.TrimSuffix(host, "/") + "/" + strconv.FormatInt(p.ID, 10)
-}
-
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	out, err := json.Marshal(v)
-	if err != nil {
-		panic("BUG: marshal answer: " + err.Error())
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	w.Write(append(out, '\n'))
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/logcaster/logcaster/internal/httpjson"
 	"github.com/logcaster/logcaster/internal/jsonenc"
 	"github.com/logcaster/logcaster/internal/store"
 )
@@ -92,7 +93,7 @@ func (h *handler) parseRequest(w http.ResponseWriter, r *http.Request) (q *Query
 	}
 	q, err := Parse(qs)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad query: "+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "bad query: "+err.Error())
 		return nil, ro, false
 	}
 	ro = RunOptions{Now: now, Limit: h.opts.DefaultLimit, MaxMemory: h.opts.MaxMemoryBytes}
@@ -103,7 +104,7 @@ func (h *handler) parseRequest(w http.ResponseWriter, r *http.Request) (q *Query
 		if v := params.Get(p.name); v != "" {
 			t, err := ParseTime(v, now)
 			if err != nil {
-				writeError(w, http.StatusBadRequest, p.name+": "+err.Error())
+				httpjson.Error(w, http.StatusBadRequest, p.name+": "+err.Error())
 				return nil, ro, false
 			}
 			*p.dst = t.UnixNano()
@@ -112,7 +113,7 @@ func (h *handler) parseRequest(w http.ResponseWriter, r *http.Request) (q *Query
 	if v := params.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
-			writeError(w, http.StatusBadRequest, "limit: want a positive number, got "+strconv.Quote(v))
+			httpjson.Error(w, http.StatusBadRequest, "limit: want a positive number, got "+strconv.Quote(v))
 			return nil, ro, false
 		}
 		ro.Limit = min(n, h.opts.MaxLimit)
@@ -129,12 +130,6 @@ func (h *handler) queryContext(r *http.Request) (context.Context, context.Cancel
 	return context.WithCancel(r.Context())
 }
 
-func writeError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(appendErrorJSON(nil, msg))
-}
-
 func appendErrorJSON(dst []byte, msg string) []byte {
 	dst = append(dst, `{"error":`...)
 	dst = jsonenc.AppendString(dst, msg)
@@ -144,7 +139,7 @@ func appendErrorJSON(dst []byte, msg string) []byte {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET")
-		writeError(w, http.StatusMethodNotAllowed, "method not allowed: use GET")
+		httpjson.Error(w, http.StatusMethodNotAllowed, "method not allowed: use GET")
 		return
 	}
 	started := time.Now()
@@ -199,7 +194,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return // the client went away; nobody to answer
 		}
 		if !started200 {
-			writeError(w, status, msg)
+			httpjson.Error(w, status, msg)
 			return
 		}
 		// Rows already went out with a 200: end the stream with the error.

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/httpjson"
 )
 
 // CSV export: GET /api/v1/query?...&format=csv answers the same rows as the
@@ -60,7 +61,7 @@ func (h *handler) serveCSV(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, context.Canceled):
 			return
 		}
-		writeError(w, status, msg)
+		httpjson.Error(w, status, msg)
 		return
 	}
 	// Built-in fields lead, whatever row brought them first.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/logcaster/logcaster/internal/httpjson"
 	"github.com/logcaster/logcaster/internal/jsonenc"
 	"github.com/logcaster/logcaster/internal/store"
 )
@@ -97,11 +98,11 @@ func parseFieldRequest(w http.ResponseWriter, params url.Values, opts HandlerOpt
 	}
 	q, err := Parse(src)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad query: "+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "bad query: "+err.Error())
 		return fieldRequest{}, false
 	}
 	if len(q.pipes) > 0 {
-		writeError(w, http.StatusBadRequest, "bad query: fields take filters only, without pipes (found "+strconv.Quote(q.pipes[0].String())+")")
+		httpjson.Error(w, http.StatusBadRequest, "bad query: fields take filters only, without pipes (found "+strconv.Quote(q.pipes[0].String())+")")
 		return fieldRequest{}, false
 	}
 	ro := RunOptions{Now: now, MaxMemory: opts.MaxMemoryBytes}
@@ -112,7 +113,7 @@ func parseFieldRequest(w http.ResponseWriter, params url.Values, opts HandlerOpt
 		if v := params.Get(p.name); v != "" {
 			t, err := ParseTime(v, now)
 			if err != nil {
-				writeError(w, http.StatusBadRequest, p.name+": "+err.Error())
+				httpjson.Error(w, http.StatusBadRequest, p.name+": "+err.Error())
 				return fieldRequest{}, false
 			}
 			*p.dst = t.UnixNano()
@@ -129,7 +130,7 @@ func positiveParam(w http.ResponseWriter, params url.Values, name string, def, m
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n <= 0 {
-		writeError(w, http.StatusBadRequest, name+": want a positive number, got "+strconv.Quote(v))
+		httpjson.Error(w, http.StatusBadRequest, name+": want a positive number, got "+strconv.Quote(v))
 		return 0, false
 	}
 	return min(n, max), true
@@ -157,7 +158,7 @@ func runFields(w http.ResponseWriter, r *http.Request, opts HandlerOptions, sc s
 	case errors.Is(err, context.Canceled):
 		return false
 	}
-	writeError(w, status, msg)
+	httpjson.Error(w, status, msg)
 	return false
 }
 
@@ -180,7 +181,7 @@ func (h *fieldNamesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if v := params.Get("values"); v != "" {
 		names := strings.Split(v, ",")
 		if len(names) > maxValuesFields {
-			writeError(w, http.StatusBadRequest, "values: at most "+strconv.Itoa(maxValuesFields)+" fields, got "+strconv.Itoa(len(names)))
+			httpjson.Error(w, http.StatusBadRequest, "values: at most "+strconv.Itoa(maxValuesFields)+" fields, got "+strconv.Itoa(len(names)))
 			return
 		}
 		for _, n := range names {
@@ -232,12 +233,12 @@ func (h *fieldValuesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	params := r.URL.Query()
 	field := params.Get("field")
 	if field == "" {
-		writeError(w, http.StatusBadRequest, "field: missing; give ?field=NAME")
+		httpjson.Error(w, http.StatusBadRequest, "field: missing; give ?field=NAME")
 		return
 	}
 	field = fieldName(field)
 	if field == timeField || field == "timestamp" {
-		writeError(w, http.StatusBadRequest, "field: "+strconv.Quote(field)+" has no top values; use a histogram (stats count() by (_time:STEP))")
+		httpjson.Error(w, http.StatusBadRequest, "field: "+strconv.Quote(field)+" has no top values; use a histogram (stats count() by (_time:STEP))")
 		return
 	}
 	req, ok := parseFieldRequest(w, params, h.opts)

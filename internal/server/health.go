@@ -8,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/logcaster/logcaster/internal/httpjson"
 )
 
 // Health answers must come back in well under 100 ms even when ingest
@@ -292,7 +294,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if e := checks["store"].Error; e != "" {
 		storeStatus["error"] = e
 	}
-	writeJSON(w, code, map[string]any{
+	httpjson.Write(w, code, map[string]any{
 		"status":         worst(checks),
 		"version":        s.opts.Version,
 		"uptime_seconds": int(time.Since(s.started).Seconds()),
@@ -307,7 +309,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 // a listener down, WAL stalled). Warnings stay ready.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "shutting down"})
+		httpjson.Write(w, http.StatusServiceUnavailable, map[string]any{"status": "shutting down"})
 		return
 	}
 	checks := s.currentChecks()
@@ -319,7 +321,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	if status != statusFailing {
 		status = "ready"
 	}
-	writeJSON(w, code, map[string]any{"status": status, "checks": checks})
+	httpjson.Write(w, code, map[string]any{"status": status, "checks": checks})
 }
 
 // diskFigure returns the free (or total) bytes of dir's filesystem for the

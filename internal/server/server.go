@@ -7,7 +7,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/logcaster/logcaster/internal/httpjson"
 	"github.com/logcaster/logcaster/internal/metrics"
 	"github.com/logcaster/logcaster/internal/pipeline"
 	"github.com/logcaster/logcaster/internal/store"
@@ -168,29 +168,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) handleForceMerge(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	if err := s.store.ForceMerge(); err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	st := s.store.Stats()
-	writeJSON(w, http.StatusOK, map[string]any{"parts": st.Parts, "rows": st.Rows, "disk_bytes": st.DiskBytes, "took_ms": time.Since(start).Milliseconds()})
+	httpjson.Write(w, http.StatusOK, map[string]any{"parts": st.Parts, "rows": st.Rows, "disk_bytes": st.DiskBytes, "took_ms": time.Since(start).Milliseconds()})
 }
 
 func (s *Server) handleSnapshot(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	path, err := s.store.Snapshot()
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"path": path, "took_ms": time.Since(start).Milliseconds()})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
+	httpjson.Write(w, http.StatusOK, map[string]any{"path": path, "took_ms": time.Since(start).Milliseconds()})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/httpjson"
 	"github.com/logcaster/logcaster/internal/ingest"
 	"github.com/logcaster/logcaster/internal/pipeline"
 )
@@ -33,13 +34,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	m := s.opts.Metrics
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, "use POST")
+		httpjson.Error(w, http.StatusMethodNotAllowed, "use POST")
 		return
 	}
 	limit := s.opts.MaxMessageBytes
 	if r.ContentLength > int64(limit) {
 		m.Rejected(protoHTTP, "too_large", 1)
-		writeError(w, http.StatusRequestEntityTooLarge, "body larger than "+strconv.Itoa(limit)+" bytes")
+		httpjson.Error(w, http.StatusRequestEntityTooLarge, "body larger than "+strconv.Itoa(limit)+" bytes")
 		return
 	}
 	buf := httpBodies.Get().(*bytes.Buffer)
@@ -47,12 +48,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	defer httpBodies.Put(buf)
 	n, err := buf.ReadFrom(io.LimitReader(r.Body, int64(limit)+1))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "read body: "+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "read body: "+err.Error())
 		return
 	}
 	if n > int64(limit) {
 		m.Rejected(protoHTTP, "too_large", 1)
-		writeError(w, http.StatusRequestEntityTooLarge, "body larger than "+strconv.Itoa(limit)+" bytes")
+		httpjson.Error(w, http.StatusRequestEntityTooLarge, "body larger than "+strconv.Itoa(limit)+" bytes")
 		return
 	}
 	d := decompressors.Get().(*decompressor)
@@ -61,11 +62,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) {
 			m.Rejected(protoHTTP, "too_large", 1)
-			writeError(w, http.StatusRequestEntityTooLarge, "message larger than "+strconv.Itoa(limit)+" bytes once decompressed")
+			httpjson.Error(w, http.StatusRequestEntityTooLarge, "message larger than "+strconv.Itoa(limit)+" bytes once decompressed")
 			return
 		}
 		m.Rejected(protoHTTP, "malformed", 1)
-		writeError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	b := &event.Batch{Bytes: int(n)}
@@ -74,7 +75,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	httpParsers.Put(p)
 	if err != nil {
 		m.Rejected(protoHTTP, "malformed", 1)
-		writeError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	t, err := s.sink.Submit(r.Context(), b, false)
@@ -82,45 +83,18 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "1")
 		if errors.Is(err, pipeline.ErrQueueFull) {
 			m.Rejected(protoHTTP, "queue_full", 1)
-			writeError(w, http.StatusTooManyRequests, "ingest queue is full, retry later")
+			httpjson.Error(w, http.StatusTooManyRequests, "ingest queue is full, retry later")
 			return
 		}
-		writeError(w, http.StatusServiceUnavailable, "queue message: "+err.Error())
+		httpjson.Error(w, http.StatusServiceUnavailable, "queue message: "+err.Error())
 		return
 	}
 	if err := t.Wait(r.Context()); err != nil {
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "store message: "+err.Error())
+		httpjson.Error(w, http.StatusServiceUnavailable, "store message: "+err.Error())
 		s.log.Error("gelf http: message not stored", "err", err)
 		return
 	}
 	ingest.CountIngested(m, protoHTTP, b)
 	w.WriteHeader(http.StatusAccepted)
-}
-
-// writeError answers {"error": msg}; errors are rare, but encoding/json
-// is not needed for one string.
-func writeError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	io.WriteString(w, `{"error":`+jsonQuote(msg)+"}\n")
-}
-
-// jsonQuote quotes s as a JSON string.
-func jsonQuote(s string) string {
-	out := make([]byte, 0, len(s)+2)
-	out = append(out, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			out = append(out, '\\', c)
-		case c < 0x20:
-			out = append(out, `\u00`...)
-			out = append(out, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
-		default:
-			out = append(out, c)
-		}
-	}
-	return string(append(out, '"'))
 }

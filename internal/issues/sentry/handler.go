@@ -3,7 +3,6 @@ package sentry
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/httpjson"
 	"github.com/logcaster/logcaster/internal/ingest"
 	"github.com/logcaster/logcaster/internal/issues"
 	"github.com/logcaster/logcaster/internal/metrics"
@@ -77,11 +77,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := ingest.ReadBody(r, buf, h.opts.MaxBodyBytes); err != nil {
 		switch {
 		case errors.Is(err, ingest.ErrBodyTooLarge):
-			writeError(w, http.StatusRequestEntityTooLarge, "body too large")
+			httpjson.Error(w, http.StatusRequestEntityTooLarge, "body too large")
 		case errors.Is(err, ingest.ErrUnknownEncoding):
-			writeError(w, http.StatusUnsupportedMediaType, err.Error())
+			httpjson.Error(w, http.StatusUnsupportedMediaType, err.Error())
 		default:
-			writeError(w, http.StatusBadRequest, "read body: "+err.Error())
+			httpjson.Error(w, http.StatusBadRequest, "read body: "+err.Error())
 		}
 		return
 	}
@@ -91,7 +91,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if envelope {
 		var err error
 		if env, err = ParseEnvelope(body); err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
+			httpjson.Error(w, http.StatusBadRequest, err.Error())
 			return
 		}
 	} else {
@@ -99,7 +99,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	project, ok := h.project(project, authKey(r, env.DSN))
 	if !ok {
-		writeError(w, http.StatusUnauthorized, "unknown project or wrong key")
+		httpjson.Error(w, http.StatusUnauthorized, "unknown project or wrong key")
 		return
 	}
 	now := time.Now()
@@ -110,7 +110,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case "event", "error":
 			e, err := ParseEvent(it.Payload, project, now)
 			if err != nil {
-				writeError(w, http.StatusBadRequest, err.Error())
+				httpjson.Error(w, http.StatusBadRequest, err.Error())
 				return
 			}
 			if e.EventID == "" || env.EventID != "" && len(env.Items) == 1 {
@@ -120,7 +120,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			errs = append(errs, e)
 		case "log":
 			if err := appendLogItems(b, it.Payload, project, now); err != nil {
-				writeError(w, http.StatusBadRequest, err.Error())
+				httpjson.Error(w, http.StatusBadRequest, err.Error())
 				return
 			}
 		default:
@@ -144,16 +144,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", "1")
 			if errors.Is(err, pipeline.ErrQueueFull) {
 				h.opts.Metrics.Rejected(protoSentry, "queue_full", b.Len())
-				writeError(w, http.StatusTooManyRequests, "ingest queue is full, retry later")
+				httpjson.Error(w, http.StatusTooManyRequests, "ingest queue is full, retry later")
 			} else {
-				writeError(w, http.StatusServiceUnavailable, "queue batch: "+err.Error())
+				httpjson.Error(w, http.StatusServiceUnavailable, "queue batch: "+err.Error())
 			}
 			return
 		}
 		go record()
 		if err := t.Wait(r.Context()); err != nil {
 			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusServiceUnavailable, "store batch: "+err.Error())
+			httpjson.Error(w, http.StatusServiceUnavailable, "store batch: "+err.Error())
 			return
 		}
 		ingest.CountIngested(h.opts.Metrics, protoSentry, b)
@@ -162,7 +162,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := <-recorded; err != nil {
 		h.log.Error("sentry: record issue", "err", err)
-		writeError(w, http.StatusInternalServerError, "record issue: "+err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, "record issue: "+err.Error())
 		return
 	}
 	out := append([]byte(`{"id":`), strconv.Quote(id)...)
@@ -298,11 +298,4 @@ func newID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-func writeError(w http.ResponseWriter, code int, msg string) {
-	out, _ := json.Marshal(map[string]string{"error": msg})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	w.Write(append(out, '\n'))
 }
