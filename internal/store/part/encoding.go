@@ -231,25 +231,6 @@ func appendConst(dst []byte, v string) []byte {
 	return append(dst, v...)
 }
 
-// decodeColumn decodes a column section's raw bytes into rows strings
-// appended to dst[:0]. The strings alias raw, which the caller must keep
-// unchanged for as long as they are used; dict is scratch for encDict.
-func decodeColumn(dst []string, dict []string, raw []byte, rows int) ([]string, []string, string) {
-	dst = dst[:0]
-	if len(raw) > 0 && raw[0] == encPlain {
-		ends, vals, reason := decodePlain(nil, raw[1:], rows)
-		if reason != "" {
-			return dst, dict, reason
-		}
-		return appendPlainStrings(dst, vals, ends), dict, ""
-	}
-	dict, codes, reason := decodeCodes(dict, raw, rows)
-	if reason != "" {
-		return dst, dict, reason
-	}
-	return appendCoded(dst, dict, codes, rows), dict, ""
-}
-
 // decodeCodes parses a dict or const column section: its values into
 // dict[:0] (strings aliasing raw) and, for dict, the rows' codes (aliasing
 // raw, each checked to be < len(dict)); a const column has one value and

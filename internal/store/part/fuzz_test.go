@@ -89,3 +89,22 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// decodeColumn decodes a column section's raw bytes into rows strings
+// appended to dst[:0], through the same functions BlockReader uses
+// (decodePlain, decodeCodes), so the fuzz test reaches every encoding.
+func decodeColumn(dst []string, dict []string, raw []byte, rows int) ([]string, []string, string) {
+	dst = dst[:0]
+	if len(raw) > 0 && raw[0] == encPlain {
+		ends, vals, reason := decodePlain(nil, raw[1:], rows)
+		if reason != "" {
+			return dst, dict, reason
+		}
+		return appendPlainStrings(dst, vals, ends), dict, ""
+	}
+	dict, codes, reason := decodeCodes(dict, raw, rows)
+	if reason != "" {
+		return dst, dict, reason
+	}
+	return appendCoded(dst, dict, codes, rows), dict, ""
+}
