@@ -141,7 +141,7 @@ const memCheckRows = 1024
 func (c *collector) addBlock(bc *blockCtx, bm *bitmap) (int, error) {
 	ts := bc.timestamps()
 	names := bc.columnNames()
-	cols := rowColumns(bc, names)
+	cols := rowColumns(bc, names, bm)
 	if bc.err != nil {
 		return 0, bc.err
 	}
@@ -201,11 +201,12 @@ type namedCol struct {
 }
 
 // rowColumns returns the block's columns in output order: built-in fields,
-// then the others as the block lists them.
-func rowColumns(bc *blockCtx, names []string) []namedCol {
+// then the others as the block lists them. Only the rows set in bm are
+// read from them.
+func rowColumns(bc *blockCtx, names []string, bm *bitmap) []namedCol {
 	cols := make([]namedCol, 0, len(names))
 	for _, n := range builtinOrder {
-		if v := bc.column(n); v != nil {
+		if v := bc.rowsColumn(n, bm); v != nil {
 			cols = append(cols, namedCol{n, v})
 		}
 	}
@@ -213,11 +214,37 @@ func rowColumns(bc *blockCtx, names []string) []namedCol {
 		if isBuiltin(n) {
 			continue
 		}
-		if v := bc.column(n); v != nil {
+		if v := bc.rowsColumn(n, bm); v != nil {
 			cols = append(cols, namedCol{n, v})
 		}
 	}
 	return cols
+}
+
+// rowsColumner is what a part block offers to read only some rows of a
+// column (a template column then rebuilds only those).
+type rowsColumner interface {
+	ColumnRows(name string, want []uint64) ([]string, error)
+}
+
+// rowsColumn returns name's values for at least the rows set in bm (the
+// others may be empty): the column already read, when a filter read it,
+// else the rows the block can give alone. The result is not kept in bc.
+func (bc *blockCtx) rowsColumn(name string, bm *bitmap) []string {
+	for i, n := range bc.names {
+		if n == name {
+			return bc.cols[i]
+		}
+	}
+	rc, ok := bc.b.(rowsColumner)
+	if !ok {
+		return bc.column(name)
+	}
+	col, err := rc.ColumnRows(name, bm.words)
+	if err != nil && bc.err == nil {
+		bc.err = err
+	}
+	return col
 }
 
 func isBuiltin(n string) bool {

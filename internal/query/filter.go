@@ -42,6 +42,8 @@ type blockCtx struct {
 	// allNames caches ColumnNames, which a MemBlock computes by walking
 	// every row.
 	allNames []string
+	// verdicts is keepTemplates's scratch: one per template of a block.
+	verdicts []bool
 }
 
 func (bc *blockCtx) columnNames() []string {

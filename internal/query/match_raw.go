@@ -175,6 +175,9 @@ func applyRawTokens(bc *blockCtx, bm *bitmap, field string, m *tokenMatcher, pm 
 	if !m.ascii || m.prefix || m.word == "" {
 		return false
 	}
+	if applyTemplateTokens(bc, bm, field, m, pm) {
+		return true
+	}
 	data, ends, ok := bc.columnRaw(field, bm)
 	if !ok {
 		return false
@@ -191,6 +194,9 @@ func applyRawTokens(bc *blockCtx, bm *bitmap, field string, m *tokenMatcher, pm 
 func applyRawSubstr(bc *blockCtx, bm *bitmap, field string, m *substrMatcher) bool {
 	if m.needle == "" {
 		return false
+	}
+	if applyTemplateSubstr(bc, bm, field, m) {
+		return true
 	}
 	data, ends, ok := bc.columnRaw(field, bm)
 	if !ok {

@@ -24,8 +24,23 @@ func IsTokenByte(c byte) bool {
 // Each calls fn with every token of s, in order, as a substring of s (not
 // lower-cased). It does not allocate.
 func Each(s string, fn func(tok string)) {
-	start := -1
-	for i := 0; i < len(s); {
+	for i := 0; ; {
+		start, end := Next(s, i)
+		if start < 0 {
+			return
+		}
+		fn(s[start:end])
+		i = end
+	}
+}
+
+// Next returns the bounds of the first token of s at or after byte from
+// (which must not fall inside a token), or -1, -1 when there is none. It
+// is Each without the callback, for callers that also need the text
+// between the tokens.
+func Next(s string, from int) (start, end int) {
+	start = -1
+	for i := from; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if IsTokenByte(c) {
@@ -33,8 +48,7 @@ func Each(s string, fn func(tok string)) {
 					start = i
 				}
 			} else if start >= 0 {
-				fn(s[start:i])
-				start = -1
+				return start, i
 			}
 			i++
 			continue
@@ -45,14 +59,14 @@ func Each(s string, fn func(tok string)) {
 				start = i
 			}
 		} else if start >= 0 {
-			fn(s[start:i])
-			start = -1
+			return start, i
 		}
 		i += size
 	}
 	if start >= 0 {
-		fn(s[start:])
+		return start, len(s)
 	}
+	return -1, -1
 }
 
 // Hash returns the hash of a token, case folded: Hash("Error") ==

@@ -47,6 +47,14 @@ type readerSlot struct {
 	ends     []uint32
 	endsDone bool
 	flat     []byte // data of a non-plain column, built by ColumnRaw
+	// A template column (template.go) keeps its templates and codes, and
+	// its variables once asked for; its values are built into flat/ends
+	// (by flatten) only when Column or ColumnRaw ask.
+	tmpl bool
+	tc   templateCol
+	// sparse and sflat hold what ColumnRows built of a template column.
+	sparse []string
+	sflat  []byte
 }
 
 var blockReaderPool = sync.Pool{New: func() any { return &BlockReader{} }}
@@ -74,6 +82,8 @@ func (r *BlockReader) Reset(p *Part, i int) {
 		clear(sl.vals) // do not pin the last block's buffers via strings
 		clear(sl.dict)
 		sl.data, sl.codes = nil, nil
+		sl.tc.reset()
+		clear(sl.sparse)
 	}
 	r.n = 0
 	r.names = r.names[:0]
@@ -163,7 +173,91 @@ func (r *BlockReader) Column(name string) ([]string, error) {
 	if sl == nil || err != nil {
 		return nil, err
 	}
+	if err := r.flatten(sl, name); err != nil {
+		return nil, err
+	}
 	return r.slotVals(sl), nil
+}
+
+// flatten builds a template column's values (data and ends, as a plain
+// column has them) on first use; other columns need nothing.
+func (r *BlockReader) flatten(sl *readerSlot, name string) error {
+	if !sl.tmpl || sl.endsDone {
+		return nil
+	}
+	if reason := sl.tc.decodeVars(); reason != "" {
+		return r.corrupt("column "+name, reason)
+	}
+	var reason string
+	sl.flat, sl.ends, reason = sl.tc.appendValues(sl.flat[:0], sl.ends[:0])
+	if reason != "" {
+		return r.corrupt("column "+name, reason)
+	}
+	sl.data, sl.endsDone = sl.flat, true
+	return nil
+}
+
+// ColumnRows is Column for the rows set in want (row i when bit i%64 of
+// want[i/64] is set; want covers every row): the other rows' values may
+// come back empty. A template column then rebuilds only those rows, which
+// for a search's newest 100 rows or a rare word's few is a small part of
+// the block; other columns are decoded whole, as by Column.
+func (r *BlockReader) ColumnRows(name string, want []uint64) ([]string, error) {
+	sl, err := r.slot(name)
+	if sl == nil || err != nil {
+		return nil, err
+	}
+	if !sl.tmpl || sl.endsDone || len(want)*64 < r.h.rows {
+		return r.Column(name)
+	}
+	if reason := sl.tc.decodeVars(); reason != "" {
+		return nil, r.corrupt("column "+name, reason)
+	}
+	// The strings are made once sflat has stopped growing.
+	sl.sflat, sl.ends = sl.sflat[:0], sl.ends[:0]
+	for i := 0; i < r.h.rows; i++ {
+		if want[i/64]&(1<<(i%64)) == 0 {
+			sl.ends = append(sl.ends, uint32(len(sl.sflat)))
+			continue
+		}
+		var reason string
+		if sl.sflat, reason = sl.tc.appendRow(sl.sflat, i); reason != "" {
+			return nil, r.corrupt("column "+name, reason)
+		}
+		sl.ends = append(sl.ends, uint32(len(sl.sflat)))
+	}
+	sl.sparse = appendPlainStrings(sl.sparse[:0], sl.sflat, sl.ends)
+	return sl.sparse, nil
+}
+
+// ColumnTemplates returns a template column's templates (each variable in
+// them a TemplateVar byte) and one code a row: row i's value is
+// templates[codes[i]] with its variables (ColumnVars) in place of the
+// TemplateVar bytes. ok is false when the block lacks the column or does
+// not store it as templates. A word or phrase search can decide each
+// template once (see template.go for when that is exact). Both alias the
+// reader's buffers, like Column's strings.
+func (r *BlockReader) ColumnTemplates(name string) (templates []string, codes []uint16, ok bool, err error) {
+	sl, err := r.slot(name)
+	if sl == nil || err != nil || !sl.tmpl {
+		return nil, nil, false, err
+	}
+	return sl.tc.tmpls, sl.tc.codes, true, nil
+}
+
+// ColumnVars returns the variables of a template column, row i's being
+// data[ends[i-1]:ends[i]] (from 0 for row 0), each followed by a VarEnd
+// byte; nil, nil when the block lacks the column or does not store it as
+// templates. They alias the reader's buffers, like Column's strings.
+func (r *BlockReader) ColumnVars(name string) (data []byte, ends []uint32, err error) {
+	sl, err := r.slot(name)
+	if sl == nil || err != nil || !sl.tmpl {
+		return nil, nil, err
+	}
+	if reason := sl.tc.decodeVars(); reason != "" {
+		return nil, nil, r.corrupt("column "+name, reason)
+	}
+	return sl.tc.vars, sl.tc.ends, nil
 }
 
 // slotVals returns a decoded column's values, one string a row.
@@ -205,6 +299,9 @@ func (r *BlockReader) ColumnRaw(name string) (data []byte, ends []uint32, err er
 	if sl == nil || err != nil {
 		return nil, nil, err
 	}
+	if err := r.flatten(sl, name); err != nil {
+		return nil, nil, err
+	}
 	if !sl.endsDone {
 		sl.flat, sl.ends = sl.flat[:0], sl.ends[:0]
 		for _, v := range r.slotVals(sl) {
@@ -238,10 +335,15 @@ func (r *BlockReader) slot(name string) (*readerSlot, error) {
 		return nil, err
 	}
 	var reason string
-	if len(raw) > 0 && raw[0] == encPlain {
+	s.tmpl = false
+	switch {
+	case len(raw) > 0 && raw[0] == encPlain:
 		s.ends, s.data, reason = decodePlain(s.ends, raw[1:], r.h.rows)
 		s.valsDone, s.endsDone, s.coded, s.codes = false, true, false, nil
-	} else {
+	case len(raw) > 0 && raw[0] == encTemplate:
+		reason = s.tc.decode(raw, r.h.rows)
+		s.valsDone, s.endsDone, s.coded, s.codes, s.tmpl = false, false, false, nil, true
+	default:
 		s.dict, s.codes, reason = decodeCodes(s.dict, raw, r.h.rows)
 		s.valsDone, s.endsDone, s.coded = false, false, true
 	}

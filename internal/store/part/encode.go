@@ -80,6 +80,7 @@ type blockEncoder struct {
 	dictIdx  map[string]int
 	dict     []string
 	codes    []byte
+	tmpl     templateEncoder
 }
 
 // encode encodes j's rows (sorted by time) into j's outputs and resets
@@ -111,13 +112,18 @@ func (e *blockEncoder) encode(j *blockJob) {
 			continue
 		}
 		e.set.reset()
-		e.raw = e.encodeColumn(e.raw[:0], c.vals, c.bytes)
+		var framed bool
+		e.raw, framed = e.encodeColumn(e.raw[:0], c.vals, c.bytes)
 		if len(e.raw) > maxSectionRaw {
 			j.err = fmt.Errorf("column %q of a block is %d bytes, over the %d limit", c.name, len(e.raw), maxSectionRaw)
 			break
 		}
 		start, bstart := len(j.data), len(j.blooms)
-		j.data = appendSection(j.data, e.raw, e.codec, e.level)
+		if framed {
+			j.data = append(j.data, e.raw...)
+		} else {
+			j.data = appendSection(j.data, e.raw, e.codec, e.level)
+		}
 		if !e.noBlooms {
 			j.blooms = appendBloom(j.blooms, e.set.keys)
 		}
@@ -139,12 +145,23 @@ func (e *blockEncoder) encode(j *blockJob) {
 const maxDictAvgLen = 48
 
 // encodeColumn appends the raw encoding of vals (size bytes in all) to dst,
-// choosing const, dict or plain, and adds the tokens of the values to
-// e.set. Dictionary and constant columns tokenize each distinct value once.
-func (e *blockEncoder) encodeColumn(dst []byte, vals []string, size int) []byte {
+// choosing const, dict, templates (zstd parts only) or plain, and adds the
+// tokens of the values to e.set. Dictionary and constant columns tokenize
+// each distinct value once. A template column comes back framed as a whole
+// section (framed true), to be stored as it is.
+func (e *blockEncoder) encodeColumn(dst []byte, vals []string, size int) (out []byte, framed bool) {
 	if size <= maxDictAvgLen*len(vals) {
 		if out, ok := e.encodeDict(dst, vals); ok {
-			return out
+			return out, false
+		}
+	}
+	if e.codec == CodecZstd {
+		set := &e.set
+		if e.noBlooms {
+			set = nil
+		}
+		if out, ok := e.tmpl.appendTemplates(dst, vals, size, e.codec, e.level, set); ok {
+			return out, true
 		}
 	}
 	prev := ""
@@ -158,7 +175,7 @@ func (e *blockEncoder) encodeColumn(dst []byte, vals []string, size int) []byte 
 		}
 		prev = v
 	}
-	return appendPlain(dst, vals)
+	return appendPlain(dst, vals), false
 }
 
 // encodeDict appends vals as const or dict when they have at most

@@ -2,6 +2,7 @@ package part
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -28,6 +29,18 @@ func FuzzBlockDecode(f *testing.F) {
 		long[i] = "value number one two three"
 	}
 	f.Add(appendSection(nil, appendPlain(nil, long), CodecZstd, 3), 200)
+	var te templateEncoder
+	msgs := make([]string, 64)
+	for i := range msgs {
+		msgs[i] = fmt.Sprintf("Received block blk_%d of size %d from /10.0.0.%d", i*7919, i*64, i%9)
+	}
+	tsec, ok := te.appendTemplates(nil, msgs, 64*50, CodecZstd, 1, nil)
+	if !ok {
+		f.Fatal("the template seed is not stored as templates")
+	}
+	f.Add(tsec, len(msgs))
+	tsec, _ = te.appendTemplates(nil, msgs, 64*50, CodecS2, 0, nil)
+	f.Add(tsec, len(msgs))
 	f.Fuzz(func(t *testing.T, sec []byte, rows int) {
 		if rows < 0 || rows > maxBlockRows {
 			return
@@ -101,6 +114,20 @@ func decodeColumn(dst []string, dict []string, raw []byte, rows int) ([]string, 
 			return dst, dict, reason
 		}
 		return appendPlainStrings(dst, vals, ends), dict, ""
+	}
+	if len(raw) > 0 && raw[0] == encTemplate {
+		var tc templateCol
+		if reason := tc.decode(raw, rows); reason != "" {
+			return dst, dict, reason
+		}
+		if reason := tc.decodeVars(); reason != "" {
+			return dst, dict, reason
+		}
+		flat, ends, reason := tc.appendValues(nil, nil)
+		if reason != "" {
+			return dst, dict, reason
+		}
+		return appendPlainStrings(dst, flat, ends), dict, ""
 	}
 	dict, codes, reason := decodeCodes(dict, raw, rows)
 	if reason != "" {

@@ -65,7 +65,7 @@ func unmarshalMeta(b []byte) (Meta, string) {
 	if string(body[:4]) != metaMagic {
 		return m, "bad magic"
 	}
-	if body[4] != formatVersion {
+	if !readableVersion(body[4]) {
 		return m, "unknown format version"
 	}
 	m.Format = int(body[4])

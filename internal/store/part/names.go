@@ -18,10 +18,18 @@ const (
 	dataMagic   = "LCPD"
 )
 
-// formatVersion is written after each magic; Open refuses other versions.
-// Version 2 added S2-compressed sections (compression byte 2); nothing
-// was deployed with version 1, so it is not read.
-const formatVersion = 2
+// formatVersion is written after each magic; Open reads it and the
+// versions since minFormatVersion, refusing others. Version 3 added
+// template columns (encTemplate), version 2 S2-compressed sections
+// (compression byte 2); nothing was deployed with version 1, so it is not
+// read.
+const (
+	formatVersion    = 3
+	minFormatVersion = 2
+)
+
+// readableVersion reports whether Open reads files of format version v.
+func readableVersion(v byte) bool { return minFormatVersion <= v && v <= formatVersion }
 
 // headerLen is the magic and the version byte at the start of each file.
 const headerLen = 5

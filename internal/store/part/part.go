@@ -110,7 +110,7 @@ func Open(dir string) (*Part, error) {
 	}
 	p.size = fi.Size()
 	var hdr [headerLen]byte
-	if _, err := p.data.ReadAt(hdr[:], 0); err != nil || string(hdr[:4]) != dataMagic || hdr[4] != formatVersion {
+	if _, err := p.data.ReadAt(hdr[:], 0); err != nil || string(hdr[:4]) != dataMagic || !readableVersion(hdr[4]) {
 		p.data.Close()
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("open part: %w", err)
@@ -148,7 +148,7 @@ func readChecked(dir, name, magic string) ([]byte, error) {
 		reason = "checksum mismatch"
 	case string(b[:4]) != magic:
 		reason = "bad magic"
-	case b[4] != formatVersion:
+	case !readableVersion(b[4]):
 		reason = "unknown format version"
 	}
 	if reason != "" {

@@ -1,0 +1,135 @@
+package part
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/logcaster/logcaster/internal/event"
+	"github.com/logcaster/logcaster/internal/tokenize"
+)
+
+// kindName spells k in letters only, so that it is template text.
+func kindName(k int) string {
+	b := []byte("kind")
+	for ; k > 0; k /= 26 {
+		b = append(b, byte('a'+k%26))
+	}
+	return string(b)
+}
+
+// TestTemplateColumn writes messages of 300 wordings (two-byte codes) and
+// an id field as a merge writes them, and reads them back every way.
+func TestTemplateColumn(t *testing.T) {
+	const rows = 4096
+	evs := make([]event.Event, rows)
+	want := make([]string, rows)
+	for i := range evs {
+		want[i] = fmt.Sprintf("%s happened to user%d at step %d: done", kindName(i%300), i%97, i+1)
+		evs[i] = event.Event{Time: int64(i + 1), Index: "app", Message: want[i],
+			Fields: []event.Field{{Name: "req", Value: fmt.Sprintf("%032x", i*7919)}}}
+	}
+	dir := filepath.Join(t.TempDir(), "p")
+	opts := DefaultWriteOptions()
+	opts.ZstdLevel = 3
+	if _, err := Write(dir, evs, Meta{}, opts); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if p.Meta().Format != 3 {
+		t.Fatalf("format %d, want 3", p.Meta().Format)
+	}
+	r := GetBlockReader()
+	defer PutBlockReader(r)
+	r.Reset(p, 0)
+
+	tmpls, codes, ok, err := r.ColumnTemplates(event.FieldMessage)
+	if err != nil || !ok {
+		t.Fatalf("message column not stored as templates: %v", err)
+	}
+	if len(tmpls) != 300 || len(codes) != rows {
+		t.Fatalf("%d templates and %d codes, want 300 and %d", len(tmpls), len(codes), rows)
+	}
+	if got, want := tmpls[codes[301]], kindName(1)+" happened to 0 at step 0: done"; got != want {
+		t.Fatalf("row 301's template %q, want %q", got, want)
+	}
+	data, ends, err := r.ColumnVars(event.FieldMessage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(data[ends[9]:ends[10]]), "user10\x0011\x00"; got != want {
+		t.Fatalf("row 10's variables %q, want %q", got, want)
+	}
+	// Identifiers are all variable: stored plain.
+	if _, _, ok, _ := r.ColumnTemplates("req"); ok {
+		t.Fatal("an id column was stored as templates")
+	}
+
+	// Only some rows: the others may be empty, these must be right.
+	words := make([]uint64, (rows+63)/64)
+	for _, i := range []int{0, 63, 64, 1000, rows - 1} {
+		words[i/64] |= 1 << (i % 64)
+	}
+	some, err := r.ColumnRows(event.FieldMessage, words)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 63, 64, 1000, rows - 1} {
+		if some[i] != want[i] {
+			t.Fatalf("ColumnRows row %d = %q, want %q", i, some[i], want[i])
+		}
+	}
+	got, err := r.Column(event.FieldMessage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("row %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+	raw, rawEnds, err := r.ColumnRaw(event.FieldMessage)
+	if err != nil || len(rawEnds) != rows || string(raw[rawEnds[41]:rawEnds[42]]) != want[42] {
+		t.Fatalf("ColumnRaw row 42 wrong (%v)", err)
+	}
+
+	// The filters hold the tokens of the templates and of the variables,
+	// and not the placeholder's (no message has a token "0").
+	for _, tok := range []string{"happened", "kindb", "user10", "4095", "DONE"} {
+		if !r.MayContain(event.FieldMessage, []uint64{tokenize.Hash(tok)}) {
+			t.Fatalf("the filter lacks %q", tok)
+		}
+	}
+	if r.MayContain(event.FieldMessage, []uint64{tokenize.Hash("0")}) {
+		t.Fatal("the filter holds the placeholder's token")
+	}
+}
+
+// TestTemplateNotForFlushes: S2 parts (flushes) stay plain.
+func TestTemplateNotForFlushes(t *testing.T) {
+	evs := make([]event.Event, 200)
+	for i := range evs {
+		evs[i] = event.Event{Time: int64(i + 1), Message: fmt.Sprintf("request %d served in %d ms to the client", i, i%13)}
+	}
+	dir := filepath.Join(t.TempDir(), "p")
+	opts := DefaultWriteOptions()
+	opts.Codec = CodecS2
+	if _, err := Write(dir, evs, Meta{}, opts); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	r := GetBlockReader()
+	defer PutBlockReader(r)
+	r.Reset(p, 0)
+	if _, _, ok, err := r.ColumnTemplates(event.FieldMessage); ok || err != nil {
+		t.Fatalf("an S2 part's messages are stored as templates (%v)", err)
+	}
+}
