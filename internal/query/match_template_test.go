@@ -143,11 +143,11 @@ func TestTemplateEdgeCases(t *testing.T) {
 		{"from", "", "from 1", "1", ""},
 		{"Received block blk_1 of size 67108864 from /10.0.0.1", "Received block blk_22 of size 1 from /10.0.0.7"},
 		{"0", "00", "0 0", "a0", "0a", "a 0 a"},
-		{"\x00 from \x00", "from\x001", "\x11\x00 1"},      // template and separator bytes inside values
-		{"\xff1 from", "from \xfe2", "é1é from ü2"},            // invalid UTF-8 and letters around digits
+		{"\x00 from \x00", "from\x001", "\x11\x00 1"}, // template and separator bytes inside values
+		{"\xff1 from", "from \xfe2", "é1é from ü2"},   // invalid UTF-8 and letters around digits
 		{"in in in 1 in", "in1in", "1in in1", "in_1 in"},
-		{"ab1 cd2", "ab1cd2", "b1c"}, // a substring must not span two variables
-		{"v9 from 9", "x99y in", "9"},   // every digit makes a variable
+		{"ab1 cd2", "ab1cd2", "b1c"},  // a substring must not span two variables
+		{"v9 from 9", "x99y in", "9"}, // every digit makes a variable
 	}
 	tmpl := 0
 	for _, vals := range cases {

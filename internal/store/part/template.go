@@ -47,7 +47,7 @@ const (
 	TemplateVar = '0'
 	// VarEnd follows each variable in the variables section. It is not a
 	// token byte, and no variable holds it.
-	VarEnd = 0
+	VarEnd         = 0
 	templateVarStr = string(rune(TemplateVar))
 
 	// maxTemplates bounds a block's templates: codes take at most two
