@@ -185,7 +185,7 @@ func (r *BlockReader) flatten(sl *readerSlot, name string) error {
 	if !sl.tmpl || sl.endsDone {
 		return nil
 	}
-	if reason := sl.tc.decodeVars(); reason != "" {
+	if reason := sl.tc.decodeAllVars(); reason != "" {
 		return r.corrupt("column "+name, reason)
 	}
 	var reason string
@@ -210,7 +210,7 @@ func (r *BlockReader) ColumnRows(name string, want []uint64) ([]string, error) {
 	if !sl.tmpl || sl.endsDone || len(want)*64 < r.h.rows {
 		return r.Column(name)
 	}
-	if reason := sl.tc.decodeVars(); reason != "" {
+	if reason := sl.tc.decodeAllVars(); reason != "" {
 		return nil, r.corrupt("column "+name, reason)
 	}
 	// The strings are made once sflat has stopped growing.
@@ -231,11 +231,11 @@ func (r *BlockReader) ColumnRows(name string, want []uint64) ([]string, error) {
 }
 
 // ColumnTemplates returns a template column's templates (each variable in
-// them a TemplateVar byte) and one code a row: row i's value is
-// templates[codes[i]] with its variables (ColumnVars) in place of the
-// TemplateVar bytes. ok is false when the block lacks the column or does
-// not store it as templates. A word or phrase search can decide each
-// template once (see template.go for when that is exact). Both alias the
+// them a NumVar or WordVar byte, see template.go) and one code a row: row
+// i's value is templates[codes[i]] with its variables (ColumnVars) in
+// place of those bytes. ok is false when the block lacks the column or
+// does not store it as templates. A word or phrase search can decide each
+// template once (template.go says when that is exact). Both alias the
 // reader's buffers, like Column's strings.
 func (r *BlockReader) ColumnTemplates(name string) (templates []string, codes []uint16, ok bool, err error) {
 	sl, err := r.slot(name)
@@ -245,19 +245,24 @@ func (r *BlockReader) ColumnTemplates(name string) (templates []string, codes []
 	return sl.tc.tmpls, sl.tc.codes, true, nil
 }
 
-// ColumnVars returns the variables of a template column, row i's being
-// data[ends[i-1]:ends[i]] (from 0 for row 0), each followed by a VarEnd
-// byte; nil, nil when the block lacks the column or does not store it as
-// templates. They alias the reader's buffers, like Column's strings.
-func (r *BlockReader) ColumnVars(name string) (data []byte, ends []uint32, err error) {
+// ColumnVars returns one kind of variables of a template column, numbers
+// (ASCII digits only) or the others: row i's are data[ends[i-1]:ends[i]]
+// (from 0 for row 0), each followed by a VarEnd byte; nil, nil when the
+// block lacks the column or does not store it as templates. They alias
+// the reader's buffers, like Column's strings.
+func (r *BlockReader) ColumnVars(name string, numbers bool) (data []byte, ends []uint32, err error) {
 	sl, err := r.slot(name)
 	if sl == nil || err != nil || !sl.tmpl {
 		return nil, nil, err
 	}
-	if reason := sl.tc.decodeVars(); reason != "" {
+	k := kindWord
+	if numbers {
+		k = kindNum
+	}
+	if reason := sl.tc.decodeVars(k); reason != "" {
 		return nil, nil, r.corrupt("column "+name, reason)
 	}
-	return sl.tc.vars, sl.tc.ends, nil
+	return sl.tc.vs[k].vars, sl.tc.vs[k].ends, nil
 }
 
 // slotVals returns a decoded column's values, one string a row.

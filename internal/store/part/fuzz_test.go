@@ -120,7 +120,7 @@ func decodeColumn(dst []string, dict []string, raw []byte, rows int) ([]string, 
 		if reason := tc.decode(raw, rows); reason != "" {
 			return dst, dict, reason
 		}
-		if reason := tc.decodeVars(); reason != "" {
+		if reason := tc.decodeAllVars(); reason != "" {
 			return dst, dict, reason
 		}
 		flat, ends, reason := tc.appendValues(nil, nil)

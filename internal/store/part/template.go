@@ -3,7 +3,6 @@ package part
 import (
 	"bytes"
 	"encoding/binary"
-	"strings"
 
 	"github.com/logcaster/logcaster/internal/tokenize"
 )
@@ -14,21 +13,24 @@ import (
 // message search's CPU was zstd rebuilding every message's wording in
 // order to look for a word in it. A column stored as templates (encTemplate)
 // keeps each distinct wording of a block once, one template code a row, and
-// the variable parts in a section of their own:
+// the variable parts in sections of their own:
 //
-//   - a variable is a token (tokenize.Next) holding an ASCII digit, and its
-//     place in the template is one TemplateVar byte; every other byte of a
-//     value, the tokens without digits and everything between tokens, is
-//     template text;
+//   - a variable is a token (tokenize.Next) holding an ASCII digit; its
+//     place in the template is one NumVar byte when it is all digits (a
+//     number), one WordVar byte otherwise (blk_562, user42); every other
+//     byte of a value, the tokens without digits and everything between
+//     tokens, is template text;
 //   - so a word or phrase without digits is in a value exactly when it is
-//     in the value's template (TemplateVar is a token byte, like the
-//     variable it stands for, so token boundaries are the same), and a
+//     in the value's template (the placeholders are token bytes, like the
+//     variables they stand for, so token boundaries are the same), and a
 //     search for one decodes the small templates section, decides each
 //     template once and maps rows by code, never touching the variables;
-//   - a word with digits can only be a whole variable, and a run of token
-//     bytes only lies inside one token: those searches read the variables
-//     section alone, where VarEnd after each variable keeps a match from
-//     spanning two of them.
+//   - a word with digits can only be a whole variable, of the kind its
+//     bytes say, and a run of token bytes only lies inside one token: those
+//     searches read one or both variables sections, where VarEnd after each
+//     variable keeps a match from spanning two of them. Numbers are two
+//     thirds of the variables' bytes on the corpus, and a search for text
+//     with a letter never reads them.
 //
 // On the 1M-event corpus the templates section of a block is a few KB and
 // the variables are about 40% of the message bytes; stored this way the
@@ -39,16 +41,17 @@ import (
 // the ingest path and soon merged.
 
 const (
-	encTemplate byte = 3 // see FORMAT.md: uvarint len, templates section, variables section
+	encTemplate byte = 3 // see FORMAT.md: templates, numbers and other variables
 
-	// TemplateVar stands for one variable in a template. It is a token
-	// byte, as the variable it replaces is a token, and no template has it
-	// otherwise: any token holding an ASCII digit is a variable.
-	TemplateVar = '0'
-	// VarEnd follows each variable in the variables section. It is not a
+	// NumVar and WordVar stand for one variable in a template, a number
+	// and any other variable. They are token bytes, as the variables they
+	// replace are tokens, and no template has them otherwise: any token
+	// holding an ASCII digit is a variable.
+	NumVar  = '0'
+	WordVar = '1'
+	// VarEnd follows each variable in a variables section. It is not a
 	// token byte, and no variable holds it.
-	VarEnd         = 0
-	templateVarStr = string(rune(TemplateVar))
+	VarEnd = 0
 
 	// maxTemplates bounds a block's templates: codes take at most two
 	// bytes.
@@ -66,6 +69,16 @@ const (
 	minTemplateRows = 32
 )
 
+// The two kinds of variables, indexing the per-kind arrays below.
+const (
+	kindNum  = 0 // NumVar: ASCII digits only
+	kindWord = 1 // WordVar: the other tokens holding a digit
+	nKinds   = 2
+)
+
+// placeholder is each kind's byte in a template.
+var placeholder = [nKinds]byte{kindNum: NumVar, kindWord: WordVar}
+
 // templateEncoder is the scratch of appendTemplates, reused from block to
 // block by its blockEncoder.
 type templateEncoder struct {
@@ -73,17 +86,21 @@ type templateEncoder struct {
 	tmpls []string
 	codes []uint16
 	tbuf  []byte // the current value's template
-	vars  []byte // the variables, each followed by VarEnd
-	rowv  []byte // the raw variables section: row lengths, then vars
 	traw  []byte // the raw templates section
-	// The two sections compressed, before they are framed together.
-	tsec, vsec []byte
+	tsec  []byte // compressed
+	// Per kind: the variables, each followed by VarEnd; the raw section
+	// (row lengths, then the variables); compressed.
+	vars [nKinds][]byte
+	vraw [nKinds][]byte
+	vsec [nKinds][]byte
+	// rowStart is where the current value's variables start in vars.
+	rowStart [nKinds]int
 }
 
 // appendTemplates appends vals (size bytes in all) to dst as a whole,
-// framed encTemplate column section, its two inner sections compressed
-// with codec at level, and adds the values' tokens to set; false (dst and
-// set unchanged) when the values do not share enough wording.
+// framed encTemplate column section, its inner sections compressed with
+// codec at level, and adds the values' tokens to set; false (dst and set
+// unchanged) when the values do not share enough wording.
 func (e *templateEncoder) appendTemplates(dst []byte, vals []string, size int, codec Codec, level int, set *hashSet) ([]byte, bool) {
 	if len(vals) < minTemplateRows {
 		return dst, false
@@ -93,15 +110,21 @@ func (e *templateEncoder) appendTemplates(dst []byte, vals []string, size int, c
 	}
 	clear(e.idx)
 	clear(e.tmpls) // no references to the last block's strings
-	e.tmpls, e.codes, e.vars, e.rowv = e.tmpls[:0], e.codes[:0], e.vars[:0], e.rowv[:0]
+	e.tmpls, e.codes = e.tmpls[:0], e.codes[:0]
+	for k := range e.vars {
+		e.vars[k], e.vraw[k] = e.vars[k][:0], e.vraw[k][:0]
+	}
 	limit := min(len(vals)/templateShare, maxTemplates)
 	varBytes := 0
 	for _, v := range vals {
-		before := len(e.vars)
-		var nv int
-		e.tbuf, e.vars, nv = appendSplit(e.tbuf[:0], e.vars, v)
-		varBytes += len(e.vars) - before - nv // not the VarEnds
-		e.rowv = binary.AppendUvarint(e.rowv, uint64(len(e.vars)-before))
+		e.rowStart = [nKinds]int{len(e.vars[kindNum]), len(e.vars[kindWord])}
+		nv := e.split(v)
+		for k := range e.vars {
+			n := len(e.vars[k]) - e.rowStart[k]
+			varBytes += n
+			e.vraw[k] = binary.AppendUvarint(e.vraw[k], uint64(n))
+		}
+		varBytes -= nv // not the VarEnds
 		code, ok := e.idx[string(e.tbuf)]
 		if !ok {
 			if len(e.tmpls) == limit {
@@ -121,10 +144,12 @@ func (e *templateEncoder) appendTemplates(dst []byte, vals []string, size int, c
 		for _, t := range e.tmpls {
 			addTemplateTokens(set, t)
 		}
-		for p := 0; p < len(e.vars); {
-			n := bytes.IndexByte(e.vars[p:], VarEnd)
-			set.addTokens(bstr(e.vars[p : p+n]))
-			p += n + 1
+		for _, vars := range e.vars {
+			for p := 0; p < len(vars); {
+				n := bytes.IndexByte(vars[p:], VarEnd)
+				set.addTokens(bstr(vars[p : p+n]))
+				p += n + 1
+			}
 		}
 	}
 
@@ -143,62 +168,78 @@ func (e *templateEncoder) appendTemplates(dst []byte, vals []string, size int, c
 		}
 	}
 
-	// The whole is stored uncompressed around two compressed sections, so
-	// that a reader decompresses the templates without the variables.
+	// The whole is stored uncompressed around three compressed sections,
+	// so that a reader decompresses only those a search needs.
 	e.tsec = appendSection(e.tsec[:0], e.traw, codec, level)
-	e.rowv = append(e.rowv, e.vars...)
-	e.vsec = appendSection(e.vsec[:0], e.rowv, codec, level)
-	n := 1 + uvarintLen(uint64(len(e.tsec))) + len(e.tsec) + len(e.vsec)
+	for k := range e.vsec {
+		e.vraw[k] = append(e.vraw[k], e.vars[k]...)
+		e.vsec[k] = appendSection(e.vsec[k][:0], e.vraw[k], codec, level)
+	}
+	t, n := len(e.tsec), len(e.vsec[kindNum])
+	body := 1 + uvarintLen(uint64(t)) + t + uvarintLen(uint64(n)) + n + len(e.vsec[kindWord])
 	dst = append(dst, compNone)
-	dst = binary.AppendUvarint(dst, uint64(n))
+	dst = binary.AppendUvarint(dst, uint64(body))
 	dst = append(dst, encTemplate)
-	dst = binary.AppendUvarint(dst, uint64(len(e.tsec)))
+	dst = binary.AppendUvarint(dst, uint64(t))
 	dst = append(dst, e.tsec...)
-	return append(dst, e.vsec...), true
+	dst = binary.AppendUvarint(dst, uint64(n))
+	dst = append(dst, e.vsec[kindNum]...)
+	return append(dst, e.vsec[kindWord]...), true
 }
 
-// appendSplit appends v's template to tmpl and its variables, each
-// followed by VarEnd, to vars, and returns how many variables v has.
-func appendSplit(tmpl, vars []byte, v string) ([]byte, []byte, int) {
+// split puts v's template in e.tbuf and appends its variables, each
+// followed by VarEnd, to e.vars of their kind; it returns how many
+// variables v has.
+func (e *templateEncoder) split(v string) int {
+	tmpl := e.tbuf[:0]
 	prev, nv := 0, 0
 	for i := 0; ; {
-		s, e := tokenize.Next(v, i)
+		s, end := tokenize.Next(v, i)
 		if s < 0 {
 			break
 		}
-		if hasDigit(v[s:e]) {
+		if k, ok := varKind(v[s:end]); ok {
 			tmpl = append(tmpl, v[prev:s]...)
-			tmpl = append(tmpl, TemplateVar)
-			vars = append(vars, v[s:e]...)
-			vars = append(vars, VarEnd)
-			prev = e
+			tmpl = append(tmpl, placeholder[k])
+			e.vars[k] = append(e.vars[k], v[s:end]...)
+			e.vars[k] = append(e.vars[k], VarEnd)
+			prev = end
 			nv++
 		}
-		i = e
+		i = end
 	}
-	return append(tmpl, v[prev:]...), vars, nv
+	e.tbuf = append(tmpl, v[prev:]...)
+	return nv
 }
 
-// hasDigit reports whether s holds an ASCII digit (strings.IndexAny built
-// its byte set on every call: 8% of a merge's CPU).
-func hasDigit(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i]-'0' < 10 {
-			return true
+// varKind tells whether token tok is a variable (it holds an ASCII digit)
+// and of which kind. A loop: strings.IndexAny built its byte set on every
+// call, 8% of a merge's CPU.
+func varKind(tok string) (kind int, ok bool) {
+	digits := 0
+	for i := 0; i < len(tok); i++ {
+		if tok[i]-'0' < 10 {
+			digits++
 		}
 	}
-	return false
+	switch {
+	case digits == 0:
+		return 0, false
+	case digits == len(tok):
+		return kindNum, true
+	}
+	return kindWord, true
 }
 
 // addTemplateTokens adds the tokens of template t to set, but not its
-// TemplateVar placeholders: the variables' own tokens are added apart.
+// placeholders: the variables' own tokens are added apart.
 func addTemplateTokens(set *hashSet, t string) {
 	for i := 0; ; {
 		s, e := tokenize.Next(t, i)
 		if s < 0 {
 			return
 		}
-		if e-s != 1 || t[s] != TemplateVar {
+		if e-s != 1 || (t[s] != NumVar && t[s] != WordVar) {
 			if e-s <= tokenize.MaxTokenLen {
 				set.add(tokenize.Hash(t[s:e]))
 			}
@@ -207,29 +248,38 @@ func addTemplateTokens(set *hashSet, t string) {
 	}
 }
 
+// varSection is one kind's variables of a decoded template column.
+type varSection struct {
+	sec  []byte // still compressed
+	buf  []byte // decompression buffer, kept from block to block
+	vars []byte
+	ends []uint32 // where each row's variables end in vars
+	done bool
+}
+
 // templateCol is a decoded encTemplate column: its templates and codes at
-// once, its variables section only when asked (decodeVars). It keeps its
+// once, each kind of variables only when asked (decodeVars). It keeps its
 // decompression buffers from block to block.
 type templateCol struct {
 	tmpls []string // aliasing traw
-	nvars []uint32 // TemplateVar bytes of each template
+	// nvars holds each template's placeholders of each kind.
+	nvars [][nKinds]uint32
 	codes []uint16
-	vsec  []byte // the variables section, still compressed
-	vars  []byte // decoded by decodeVars
-	ends  []uint32
-	done  bool // vars and ends are set
 	traw  []byte
-	vraw  []byte
+	vs    [nKinds]varSection
 }
 
 // reset lets go of the last block's strings.
 func (c *templateCol) reset() {
 	clear(c.tmpls)
-	c.tmpls, c.vsec, c.vars, c.done = c.tmpls[:0], nil, nil, false
+	c.tmpls = c.tmpls[:0]
+	for k := range c.vs {
+		c.vs[k].sec, c.vs[k].vars, c.vs[k].done = nil, nil, false
+	}
 }
 
 // decode parses an encTemplate column's raw bytes (raw[0] is encTemplate)
-// of rows rows: the templates and codes now, the variables section kept
+// of rows rows: the templates and codes now, the variables sections kept
 // for decodeVars. It returns a reason on damage.
 func (c *templateCol) decode(raw []byte, rows int) string {
 	c.reset()
@@ -238,10 +288,11 @@ func (c *templateCol) decode(raw []byte, rows int) string {
 		return "not a template column"
 	}
 	tsec := d.bytes(d.uvarint())
+	c.vs[kindNum].sec = d.bytes(d.uvarint())
 	if d.err != "" {
 		return "template column: " + d.err
 	}
-	c.vsec = d.b
+	c.vs[kindWord].sec = d.b
 	t, reason := decodeSection(&c.traw, tsec)
 	if reason != "" {
 		return "templates: " + reason
@@ -257,8 +308,17 @@ func (c *templateCol) decode(raw []byte, rows int) string {
 		if d.err != "" {
 			return "templates: " + d.err
 		}
+		var nv [nKinds]uint32
+		for j := 0; j < len(s); j++ {
+			switch s[j] {
+			case NumVar:
+				nv[kindNum]++
+			case WordVar:
+				nv[kindWord]++
+			}
+		}
 		c.tmpls = append(c.tmpls, s)
-		c.nvars = append(c.nvars, uint32(strings.Count(s, templateVarStr)))
+		c.nvars = append(c.nvars, nv)
 	}
 	width := 1
 	if n > 1<<8 {
@@ -284,53 +344,66 @@ func (c *templateCol) decode(raw []byte, rows int) string {
 	return ""
 }
 
-// decodeVars decompresses the variables section and finds where each
-// row's variables end (from the row lengths in front of them; scanning
-// for VarEnds was most of a search's time, variables being short).
-func (c *templateCol) decodeVars() string {
-	if c.done {
+// decodeVars decompresses the variables section of kind k and finds where
+// each row's variables end, from the row lengths in front of them
+// (scanning for VarEnds was most of a search's time, variables being
+// short).
+func (c *templateCol) decodeVars(k int) string {
+	v := &c.vs[k]
+	if v.done {
 		return ""
 	}
-	raw, reason := decodeSection(&c.vraw, c.vsec)
+	raw, reason := decodeSection(&v.buf, v.sec)
 	if reason != "" {
 		return "variables: " + reason
 	}
-	c.ends = c.ends[:0]
+	v.ends = v.ends[:0]
 	if len(raw) < len(c.codes) { // every row length takes a byte
 		return "variables truncated"
 	}
 	p, end := 0, uint64(0)
 	for range c.codes {
+		if p >= len(raw) {
+			return "variables truncated"
+		}
 		if b := raw[p]; b < 0x80 {
 			end += uint64(b)
 			p++
 		} else {
-			v, n := binary.Uvarint(raw[p:])
-			if n <= 0 {
+			n, size := binary.Uvarint(raw[p:])
+			if size <= 0 {
 				return "variables: bad row length"
 			}
-			end += v
-			p += n
+			end += n
+			p += size
 		}
 		if end > maxSectionRaw { // also keeps the sum from wrapping
 			return "variables length mismatch"
 		}
-		c.ends = append(c.ends, uint32(end))
-		if p >= len(raw) && len(c.ends) < len(c.codes) {
-			return "variables truncated"
-		}
+		v.ends = append(v.ends, uint32(end))
 	}
-	c.vars = raw[p:]
-	if end != uint64(len(c.vars)) {
+	v.vars = raw[p:]
+	if end != uint64(len(v.vars)) {
 		return "variables length mismatch"
 	}
-	c.done = true
+	v.done = true
+	return ""
+}
+
+// decodeAllVars decodes both kinds of variables, as rebuilding values
+// needs.
+func (c *templateCol) decodeAllVars() string {
+	for k := range c.vs {
+		if reason := c.decodeVars(k); reason != "" {
+			return reason
+		}
+	}
 	return ""
 }
 
 // appendValues appends every row's value to flat, back to back, and its
-// end offset to ends; decodeVars must have succeeded. It returns a reason
-// when a row's variables do not fill its template's places.
+// end offset to ends; decodeAllVars must have succeeded. It returns a
+// reason when a row's variables do not fill its template's places.
 func (c *templateCol) appendValues(flat []byte, ends []uint32) ([]byte, []uint32, string) {
 	for r := range c.codes {
 		var reason string
@@ -342,29 +415,41 @@ func (c *templateCol) appendValues(flat []byte, ends []uint32) ([]byte, []uint32
 	return flat, ends, ""
 }
 
-// appendRow appends row r's value to flat; decodeVars must have
+// appendRow appends row r's value to flat; decodeAllVars must have
 // succeeded.
 func (c *templateCol) appendRow(flat []byte, r int) ([]byte, string) {
-	code := c.codes[r]
-	t := c.tmpls[code]
-	p, end := 0, int(c.ends[r])
-	if r > 0 {
-		p = int(c.ends[r-1])
+	t := c.tmpls[c.codes[r]]
+	var p, end [nKinds]int
+	for k := range c.vs {
+		end[k] = int(c.vs[k].ends[r])
+		if r > 0 {
+			p[k] = int(c.vs[k].ends[r-1])
+		}
 	}
-	vars := c.vars[:end]
-	for k := c.nvars[code]; k > 0; k-- {
-		i := strings.IndexByte(t, TemplateVar)
+	for {
+		i := 0
+		for i < len(t) && t[i] != NumVar && t[i] != WordVar {
+			i++
+		}
 		flat = append(flat, t[:i]...)
+		if i == len(t) {
+			break
+		}
+		k := kindNum
+		if t[i] == WordVar {
+			k = kindWord
+		}
 		t = t[i+1:]
-		n := bytes.IndexByte(vars[p:], VarEnd)
+		vars := c.vs[k].vars[p[k]:end[k]]
+		n := bytes.IndexByte(vars, VarEnd)
 		if n < 0 {
 			return flat, "variables do not fill their template"
 		}
-		flat = append(flat, vars[p:p+n]...)
-		p += n + 1
+		flat = append(flat, vars[:n]...)
+		p[k] += n + 1
 	}
 	if p != end {
 		return flat, "variables do not fill their template"
 	}
-	return append(flat, t...), ""
+	return flat, ""
 }

@@ -25,7 +25,7 @@ func TestTemplateColumn(t *testing.T) {
 	evs := make([]event.Event, rows)
 	want := make([]string, rows)
 	for i := range evs {
-		want[i] = fmt.Sprintf("%s happened to user%d at step %d: done", kindName(i%300), i%97, i+1)
+		want[i] = fmt.Sprintf("%s happened to user%d at step %d: done", kindName(i%300), i%97, i+2)
 		evs[i] = event.Event{Time: int64(i + 1), Index: "app", Message: want[i],
 			Fields: []event.Field{{Name: "req", Value: fmt.Sprintf("%032x", i*7919)}}}
 	}
@@ -54,15 +54,20 @@ func TestTemplateColumn(t *testing.T) {
 	if len(tmpls) != 300 || len(codes) != rows {
 		t.Fatalf("%d templates and %d codes, want 300 and %d", len(tmpls), len(codes), rows)
 	}
-	if got, want := tmpls[codes[301]], kindName(1)+" happened to 0 at step 0: done"; got != want {
+	if got, want := tmpls[codes[301]], kindName(1)+" happened to 1 at step 0: done"; got != want {
 		t.Fatalf("row 301's template %q, want %q", got, want)
 	}
-	data, ends, err := r.ColumnVars(event.FieldMessage)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := string(data[ends[9]:ends[10]]), "user10\x0011\x00"; got != want {
-		t.Fatalf("row 10's variables %q, want %q", got, want)
+	for _, c := range []struct {
+		numbers bool
+		want    string
+	}{{false, "user10\x00"}, {true, "12\x00"}} {
+		data, ends, err := r.ColumnVars(event.FieldMessage, c.numbers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(data[ends[9]:ends[10]]); got != c.want {
+			t.Fatalf("row 10's variables (numbers %v) %q, want %q", c.numbers, got, c.want)
+		}
 	}
 	// Identifiers are all variable: stored plain.
 	if _, _, ok, _ := r.ColumnTemplates("req"); ok {
@@ -98,14 +103,16 @@ func TestTemplateColumn(t *testing.T) {
 	}
 
 	// The filters hold the tokens of the templates and of the variables,
-	// and not the placeholder's (no message has a token "0").
+	// and not the placeholders' (no message has a token "0" or "1").
 	for _, tok := range []string{"happened", "kindb", "user10", "4095", "DONE"} {
 		if !r.MayContain(event.FieldMessage, []uint64{tokenize.Hash(tok)}) {
 			t.Fatalf("the filter lacks %q", tok)
 		}
 	}
-	if r.MayContain(event.FieldMessage, []uint64{tokenize.Hash("0")}) {
-		t.Fatal("the filter holds the placeholder's token")
+	for _, tok := range []string{"0", "1"} {
+		if r.MayContain(event.FieldMessage, []uint64{tokenize.Hash(tok)}) {
+			t.Fatalf("the filter holds the placeholder token %q", tok)
+		}
 	}
 }
 
