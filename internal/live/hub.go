@@ -109,6 +109,12 @@ type Hub struct {
 	// never waits for matching.
 	subMu  sync.Mutex
 	groups map[string]*group // subscriptions by canonical filter
+	// exact indexes the groups whose filter is one exact value (exact.go),
+	// scanned holds the others, which offer runs over each published
+	// group; touched is offer's scratch list of the exact groups matched.
+	exact   exactIndex
+	scanned map[string]*group
+	touched []*group
 	// matched is the last sequence number offered to the subscriptions.
 	matched uint64
 	// lastViewer is when a publish last found a subscription; the ring is
@@ -134,6 +140,36 @@ type Hub struct {
 type group struct {
 	q    *query.Query
 	subs map[*Subscription]struct{}
+	// exact is set when q is field:=value (indexed in Hub.exact); rows
+	// then collects the entries it matches while a group is offered.
+	exact        bool
+	field, value string
+	rows         []int
+}
+
+// newGroup returns the group of q's filter, indexed in h.exact when it is
+// one exact value and in h.scanned otherwise; h.subMu is held.
+func (h *Hub) newGroup(key string, q *query.Query) *group {
+	g := &group{q: q, subs: map[*Subscription]struct{}{}}
+	if field, value, ok := q.ExactMatch(); ok {
+		g.exact, g.field, g.value = true, field, value
+		h.exact.add(field, value, g)
+	} else {
+		h.scanned[key] = g
+	}
+	h.groups[key] = g
+	return g
+}
+
+// dropGroup undoes newGroup once its last subscription has left; h.subMu
+// is held.
+func (h *Hub) dropGroup(key string, g *group) {
+	delete(h.groups, key)
+	if g.exact {
+		h.exact.remove(g.field, g.value)
+	} else {
+		delete(h.scanned, key)
+	}
 }
 
 // NewHub returns a hub whose cursors carry epoch (the server's start).
@@ -146,6 +182,7 @@ func NewHub(opts Options, epoch time.Time) (*Hub, error) {
 		epoch:    epoch.UnixMilli(),
 		done:     make(chan struct{}),
 		groups:   map[string]*group{},
+		scanned:  map[string]*group{},
 		byClient: map[string]int{},
 		log:      seqLog{limit: opts.LogBytes},
 		// Two fills at once: a mass reconnect after a restart reads the

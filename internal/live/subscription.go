@@ -101,8 +101,7 @@ func (h *Hub) Subscribe(q *query.Query, from *Cursor) (*Subscription, Resume, er
 	}
 	g := h.groups[s.key]
 	if g == nil {
-		g = &group{q: q, subs: map[*Subscription]struct{}{}}
-		h.groups[s.key] = g
+		g = h.newGroup(s.key, q)
 	}
 	g.subs[s] = struct{}{}
 	return s, res, nil
@@ -223,7 +222,7 @@ func (s *Subscription) Close() uint64 {
 		if g := h.groups[s.key]; g != nil {
 			delete(g.subs, s)
 			if len(g.subs) == 0 {
-				delete(h.groups, s.key)
+				h.dropGroup(s.key, g)
 			}
 		}
 		h.mu.Lock()
