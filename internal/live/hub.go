@@ -127,6 +127,8 @@ type Hub struct {
 	// frames is the current chunk rendered frames are appended to
 	// (under subMu).
 	frames []byte
+	// rowFields is render's scratch row (under subMu).
+	rowFields []event.Field
 	// fills bounds the resumes reading the store at once; writers the
 	// streams writing at once (Options.Writers).
 	fills, writers chan struct{}
@@ -364,7 +366,9 @@ func (h *Hub) render(e *entry) {
 	if e.frame != nil {
 		return
 	}
-	r := query.Row{Time: e.ev.Time, HasTime: true, Fields: make([]event.Field, 0, 4+len(e.ev.Fields))}
+	// The row's fields go in a slice kept for the next render (under
+	// subMu): a fresh one each was an allocation per matched event.
+	r := query.Row{Time: e.ev.Time, HasTime: true, Fields: h.rowFields[:0]}
 	for _, f := range [...]event.Field{
 		{Name: event.FieldIndex, Value: e.ev.Index},
 		{Name: event.FieldLevel, Value: e.ev.Level},
@@ -386,6 +390,8 @@ func (h *Hub) render(e *entry) {
 	start := len(fr)
 	fr = query.AppendNDJSON(fr, &r)
 	fr = append(fr, '\n')
+	clear(r.Fields) // keep no event's strings alive
+	h.rowFields = r.Fields[:0]
 	if cap(fr) != cap(h.frames[len(h.frames):]) {
 		// Outgrew the arena's chunk: fr is a fresh allocation of its own;
 		// start a new chunk for the next frames.
