@@ -1,6 +1,7 @@
 package query
 
 import (
+	"math/bits"
 	"strings"
 	"unsafe"
 
@@ -85,7 +86,17 @@ func (bc *blockCtx) keepTemplates(bm *bitmap, tmpls []string, codes []uint16, ma
 		verdicts = append(verdicts, match(t))
 	}
 	bc.verdicts = verdicts
-	bm.keepIf(func(r int) bool { return verdicts[codes[r]] })
+	// bitmap.keepIf's call a row was a sixth of a word count's CPU.
+	for wi, w := range bm.words {
+		keep := w
+		for ; w != 0; w &= w - 1 {
+			b := bits.TrailingZeros64(w)
+			if !verdicts[codes[wi*64+b]] {
+				keep &^= 1 << b
+			}
+		}
+		bm.words[wi] = keep
+	}
 }
 
 // scanVars sets in hits the rows of bm whose variables of one kind hold a

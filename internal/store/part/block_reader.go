@@ -185,8 +185,8 @@ func (r *BlockReader) flatten(sl *readerSlot, name string) error {
 	if !sl.tmpl || sl.endsDone {
 		return nil
 	}
-	if reason := sl.tc.decodeAllVars(); reason != "" {
-		return r.corrupt("column "+name, reason)
+	if err := r.allTemplateVars(sl, name); err != nil {
+		return err
 	}
 	var reason string
 	sl.flat, sl.ends, reason = sl.tc.appendValues(sl.flat[:0], sl.ends[:0])
@@ -210,8 +210,8 @@ func (r *BlockReader) ColumnRows(name string, want []uint64) ([]string, error) {
 	if !sl.tmpl || sl.endsDone || len(want)*64 < r.h.rows {
 		return r.Column(name)
 	}
-	if reason := sl.tc.decodeAllVars(); reason != "" {
-		return nil, r.corrupt("column "+name, reason)
+	if err := r.allTemplateVars(sl, name); err != nil {
+		return nil, err
 	}
 	// The strings are made once sflat has stopped growing.
 	sl.sflat, sl.ends = sl.sflat[:0], sl.ends[:0]
@@ -259,8 +259,8 @@ func (r *BlockReader) ColumnVars(name string, numbers bool) (data []byte, ends [
 	if numbers {
 		k = kindNum
 	}
-	if reason := sl.tc.decodeVars(k); reason != "" {
-		return nil, nil, r.corrupt("column "+name, reason)
+	if err := r.templateVars(sl, name, k); err != nil {
+		return nil, nil, err
 	}
 	return sl.tc.vs[k].vars, sl.tc.vs[k].ends, nil
 }
@@ -335,19 +335,24 @@ func (r *BlockReader) slot(name string) (*readerSlot, error) {
 		r.slots = append(r.slots, readerSlot{})
 	}
 	s := &r.slots[r.n]
+	s.tmpl = false
+	if c.headLen > 0 {
+		if err := r.readTemplateHead(s, c, name); err != nil {
+			return nil, err
+		}
+		s.id = c.id
+		r.n++
+		return s, nil
+	}
 	raw, err := r.readSection("column "+name, &s.sec, &s.raw, c.off, c.len, c.crc)
 	if err != nil {
 		return nil, err
 	}
 	var reason string
-	s.tmpl = false
 	switch {
 	case len(raw) > 0 && raw[0] == encPlain:
 		s.ends, s.data, reason = decodePlain(s.ends, raw[1:], r.h.rows)
 		s.valsDone, s.endsDone, s.coded, s.codes = false, true, false, nil
-	case len(raw) > 0 && raw[0] == encTemplate:
-		reason = s.tc.decode(raw, r.h.rows)
-		s.valsDone, s.endsDone, s.coded, s.codes, s.tmpl = false, false, false, nil, true
 	default:
 		s.dict, s.codes, reason = decodeCodes(s.dict, raw, r.h.rows)
 		s.valsDone, s.endsDone, s.coded = false, false, true
@@ -358,6 +363,64 @@ func (r *BlockReader) slot(name string) (*readerSlot, error) {
 	s.id = c.id
 	r.n++
 	return s, nil
+}
+
+// readTemplateHead reads a template column's head alone (the index gives
+// its length): the section's framing, its templates and codes, and where
+// its variables are, each checked by its own CRC when read (the
+// section's CRC in the index would need every byte). A word search reads
+// and checks a tenth of the column this way.
+func (r *BlockReader) readTemplateHead(s *readerSlot, c *colHeader, name string) error {
+	var err error
+	if s.sec, err = r.p.readAt(s.sec, c.off, c.headLen); err != nil {
+		if IsCorrupt(err) {
+			return r.corrupt("column "+name, "truncated")
+		}
+		return fmt.Errorf("read column %s of block: %w", name, err)
+	}
+	d := decoder{b: s.sec}
+	comp, n := d.byte1(), d.uvarint()
+	framing := c.headLen - len(d.b)
+	if d.err != "" || comp != compNone || n != uint64(c.len-framing) {
+		return r.corrupt("column "+name, "bad template column framing")
+	}
+	if reason := s.tc.decode(d.b, int(n), r.h.rows); reason != "" {
+		return r.corrupt("column "+name, reason)
+	}
+	s.tc.base = c.off + int64(framing)
+	s.valsDone, s.endsDone, s.coded, s.codes, s.tmpl = false, false, false, nil, true
+	return nil
+}
+
+// templateVars reads, checks and decodes one kind of a template column's
+// variables, once a block.
+func (r *BlockReader) templateVars(sl *readerSlot, name string, k int) error {
+	v := &sl.tc.vs[k]
+	if !v.done && v.sec == nil {
+		var err error
+		if v.rbuf, err = r.p.readAt(v.rbuf, sl.tc.base+int64(v.off), v.len); err != nil {
+			if IsCorrupt(err) {
+				return r.corrupt("column "+name, "truncated")
+			}
+			return fmt.Errorf("read column %s of block: %w", name, err)
+		}
+		v.sec = v.rbuf
+	}
+	if reason := sl.tc.decodeVars(k); reason != "" {
+		return r.corrupt("column "+name, reason)
+	}
+	return nil
+}
+
+// allTemplateVars is templateVars for both kinds, as rebuilding values
+// needs.
+func (r *BlockReader) allTemplateVars(sl *readerSlot, name string) error {
+	for k := range sl.tc.vs {
+		if err := r.templateVars(sl, name, k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ColumnNames lists the block's columns.

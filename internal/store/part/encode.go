@@ -32,6 +32,7 @@ type encodedCol struct {
 	secLen   int
 	crc      uint32
 	bloomLen int
+	headLen  int // of a template column's section; 0 for the others
 }
 
 // Jobs and encoders are pooled across Writes and Merges: their buffers
@@ -112,14 +113,14 @@ func (e *blockEncoder) encode(j *blockJob) {
 			continue
 		}
 		e.set.reset()
-		var framed bool
-		e.raw, framed = e.encodeColumn(e.raw[:0], c.vals, c.bytes)
+		var headLen int
+		e.raw, headLen = e.encodeColumn(e.raw[:0], c.vals, c.bytes)
 		if len(e.raw) > maxSectionRaw {
 			j.err = fmt.Errorf("column %q of a block is %d bytes, over the %d limit", c.name, len(e.raw), maxSectionRaw)
 			break
 		}
 		start, bstart := len(j.data), len(j.blooms)
-		if framed {
+		if headLen > 0 {
 			j.data = append(j.data, e.raw...)
 		} else {
 			j.data = appendSection(j.data, e.raw, e.codec, e.level)
@@ -132,6 +133,7 @@ func (e *blockEncoder) encode(j *blockJob) {
 			secLen:   len(j.data) - start,
 			crc:      crc(j.data[start:]),
 			bloomLen: len(j.blooms) - bstart,
+			headLen:  headLen,
 		})
 	}
 	b.reset()
@@ -148,11 +150,12 @@ const maxDictAvgLen = 48
 // choosing const, dict, templates (zstd parts only) or plain, and adds the
 // tokens of the values to e.set. Dictionary and constant columns tokenize
 // each distinct value once. A template column comes back framed as a whole
-// section (framed true), to be stored as it is.
-func (e *blockEncoder) encodeColumn(dst []byte, vals []string, size int) (out []byte, framed bool) {
+// section, to be stored as it is, with the length of its head (headLen >
+// 0); the others raw.
+func (e *blockEncoder) encodeColumn(dst []byte, vals []string, size int) (out []byte, headLen int) {
 	if size <= maxDictAvgLen*len(vals) {
 		if out, ok := e.encodeDict(dst, vals); ok {
-			return out, false
+			return out, 0
 		}
 	}
 	if e.codec == CodecZstd {
@@ -160,8 +163,8 @@ func (e *blockEncoder) encodeColumn(dst []byte, vals []string, size int) (out []
 		if e.noBlooms {
 			set = nil
 		}
-		if out, ok := e.tmpl.appendTemplates(dst, vals, size, e.codec, e.level, set); ok {
-			return out, true
+		if out, headLen, ok := e.tmpl.appendTemplates(dst, vals, size, e.codec, e.level, set); ok {
+			return out, headLen
 		}
 	}
 	prev := ""
@@ -175,7 +178,7 @@ func (e *blockEncoder) encodeColumn(dst []byte, vals []string, size int) (out []
 		}
 		prev = v
 	}
-	return appendPlain(dst, vals), false
+	return appendPlain(dst, vals), 0
 }
 
 // encodeDict appends vals as const or dict when they have at most

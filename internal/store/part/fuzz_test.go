@@ -34,12 +34,12 @@ func FuzzBlockDecode(f *testing.F) {
 	for i := range msgs {
 		msgs[i] = fmt.Sprintf("Received block blk_%d of size %d from /10.0.0.%d", i*7919, i*64, i%9)
 	}
-	tsec, ok := te.appendTemplates(nil, msgs, 64*50, CodecZstd, 1, nil)
+	tsec, _, ok := te.appendTemplates(nil, msgs, 64*50, CodecZstd, 1, nil)
 	if !ok {
 		f.Fatal("the template seed is not stored as templates")
 	}
 	f.Add(tsec, len(msgs))
-	tsec, _ = te.appendTemplates(nil, msgs, 64*50, CodecS2, 0, nil)
+	tsec, _, _ = te.appendTemplates(nil, msgs, 64*50, CodecS2, 0, nil)
 	f.Add(tsec, len(msgs))
 	f.Fuzz(func(t *testing.T, sec []byte, rows int) {
 		if rows < 0 || rows > maxBlockRows {
@@ -117,7 +117,7 @@ func decodeColumn(dst []string, dict []string, raw []byte, rows int) ([]string, 
 	}
 	if len(raw) > 0 && raw[0] == encTemplate {
 		var tc templateCol
-		if reason := tc.decode(raw, rows); reason != "" {
+		if reason := tc.decode(raw, len(raw), rows); reason != "" {
 			return dst, dict, reason
 		}
 		if reason := tc.decodeAllVars(); reason != "" {

@@ -56,6 +56,7 @@ type Part struct {
 	blocks  []blockHeader
 	cols    []colHeader // the columns of every block, block after block
 	blooms  []byte      // all of blooms.bin
+	version byte        // index.bin's format version
 }
 
 // blockHeader locates one block; cols[colStart:colEnd] are its columns.
@@ -77,6 +78,9 @@ type colHeader struct {
 	len                int
 	crc                uint32
 	bloomOff, bloomLen int
+	// headLen, for a template column (format 3), is how much of the
+	// section to read first: everything but the variables.
+	headLen int
 }
 
 // Open opens a part, reading its metadata and index (block headers and
@@ -117,6 +121,7 @@ func Open(dir string) (*Part, error) {
 		}
 		return nil, p.corrupt(dataFile, "bad header")
 	}
+	p.version = index[4]
 	if reason := p.parseIndex(index[headerLen : len(index)-crcLen]); reason != "" {
 		p.data.Close()
 		return nil, p.corrupt(indexFile, reason)
@@ -257,6 +262,13 @@ func (p *Part) parseIndex(b []byte) string {
 				return "bad bloom"
 			}
 			bloomOff += int(bl)
+			if p.version >= 3 {
+				hl := d.uvarint()
+				if hl > l {
+					return "column head beyond its section"
+				}
+				c.headLen = int(hl)
+			}
 			p.cols = append(p.cols, c)
 		}
 		h.colEnd = len(p.cols)

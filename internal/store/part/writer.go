@@ -268,6 +268,7 @@ func (w *partWriter) commit(j *blockJob) error {
 		h = binary.AppendUvarint(h, uint64(c.secLen))
 		h = binary.LittleEndian.AppendUint32(h, c.crc)
 		h = binary.AppendUvarint(h, uint64(c.bloomLen))
+		h = binary.AppendUvarint(h, uint64(c.headLen))
 	}
 	w.blockHdrs = h
 	w.writeData(j.data)
