@@ -18,6 +18,24 @@ func kindName(k int) string {
 	return string(b)
 }
 
+// writeFirstBlock writes evs as a part with opts and returns it open with
+// a reader on its first block, both closed when the test ends.
+func writeFirstBlock(t *testing.T, evs []event.Event, opts WriteOptions) (*Part, *BlockReader) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "p")
+	if _, err := Write(dir, evs, Meta{}, opts); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := GetBlockReader()
+	r.Reset(p, 0)
+	t.Cleanup(func() { PutBlockReader(r); p.Close() })
+	return p, r
+}
+
 // TestTemplateColumn writes messages of 300 wordings (two-byte codes) and
 // an id field as a merge writes them, and reads them back every way.
 func TestTemplateColumn(t *testing.T) {
@@ -29,23 +47,12 @@ func TestTemplateColumn(t *testing.T) {
 		evs[i] = event.Event{Time: int64(i + 1), Index: "app", Message: want[i],
 			Fields: []event.Field{{Name: "req", Value: fmt.Sprintf("%032x", i*7919)}}}
 	}
-	dir := filepath.Join(t.TempDir(), "p")
 	opts := DefaultWriteOptions()
 	opts.ZstdLevel = 3
-	if _, err := Write(dir, evs, Meta{}, opts); err != nil {
-		t.Fatal(err)
-	}
-	p, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p, r := writeFirstBlock(t, evs, opts)
 	if p.Meta().Format != 3 {
 		t.Fatalf("format %d, want 3", p.Meta().Format)
 	}
-	r := GetBlockReader()
-	defer PutBlockReader(r)
-	r.Reset(p, 0)
 
 	tmpls, codes, ok, err := r.ColumnTemplates(event.FieldMessage)
 	if err != nil || !ok {
@@ -122,20 +129,9 @@ func TestTemplateNotForFlushes(t *testing.T) {
 	for i := range evs {
 		evs[i] = event.Event{Time: int64(i + 1), Message: fmt.Sprintf("request %d served in %d ms to the client", i, i%13)}
 	}
-	dir := filepath.Join(t.TempDir(), "p")
 	opts := DefaultWriteOptions()
 	opts.Codec = CodecS2
-	if _, err := Write(dir, evs, Meta{}, opts); err != nil {
-		t.Fatal(err)
-	}
-	p, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	r := GetBlockReader()
-	defer PutBlockReader(r)
-	r.Reset(p, 0)
+	_, r := writeFirstBlock(t, evs, opts)
 	if _, _, ok, err := r.ColumnTemplates(event.FieldMessage); ok || err != nil {
 		t.Fatalf("an S2 part's messages are stored as templates (%v)", err)
 	}
