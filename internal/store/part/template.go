@@ -285,12 +285,18 @@ type templateCol struct {
 	vs    [nKinds]varSection
 	// base is where the column's body starts in data.bin (BlockReader).
 	base int64
+	// places holds, when placesDone, the offsets of every template's
+	// placeholders, template i's being places[placeAt[i]:placeAt[i+1]]:
+	// found once a block for rebuilding values, not for searches.
+	places     []uint16
+	placeAt    []uint32
+	placesDone bool
 }
 
 // reset lets go of the last block's strings.
 func (c *templateCol) reset() {
 	clear(c.tmpls)
-	c.tmpls = c.tmpls[:0]
+	c.tmpls, c.placesDone = c.tmpls[:0], false
 	for k := range c.vs {
 		v := &c.vs[k]
 		v.sec, v.vars, v.done = nil, nil, false
@@ -443,9 +449,28 @@ func (c *templateCol) decodeAllVars() string {
 	return ""
 }
 
+// findPlaces fills places and placeAt for the block's templates.
+func (c *templateCol) findPlaces() {
+	if c.placesDone {
+		return
+	}
+	c.places, c.placeAt = c.places[:0], c.placeAt[:0]
+	for _, t := range c.tmpls {
+		c.placeAt = append(c.placeAt, uint32(len(c.places)))
+		for i := 0; i < len(t); i++ {
+			if t[i] == NumVar || t[i] == WordVar {
+				c.places = append(c.places, uint16(i))
+			}
+		}
+	}
+	c.placeAt = append(c.placeAt, uint32(len(c.places)))
+	c.placesDone = true
+}
+
 // appendValues appends every row's value to flat, back to back, and its
-// end offset to ends; decodeAllVars must have succeeded. It returns a
-// reason when a row's variables do not fill its template's places.
+// end offset to ends; both kinds of variables must have been decoded. It
+// returns a reason when a row's variables do not fill its template's
+// places.
 func (c *templateCol) appendValues(flat []byte, ends []uint32) ([]byte, []uint32, string) {
 	for r := range c.codes {
 		var reason string
@@ -457,10 +482,12 @@ func (c *templateCol) appendValues(flat []byte, ends []uint32) ([]byte, []uint32
 	return flat, ends, ""
 }
 
-// appendRow appends row r's value to flat; decodeAllVars must have
-// succeeded.
+// appendRow appends row r's value to flat; both kinds of variables must
+// have been decoded.
 func (c *templateCol) appendRow(flat []byte, r int) ([]byte, string) {
-	t := c.tmpls[c.codes[r]]
+	c.findPlaces()
+	code := c.codes[r]
+	t := c.tmpls[code]
 	var p, end [nKinds]int
 	for k := range c.vs {
 		end[k] = int(c.vs[k].ends[r])
@@ -468,20 +495,14 @@ func (c *templateCol) appendRow(flat []byte, r int) ([]byte, string) {
 			p[k] = int(c.vs[k].ends[r-1])
 		}
 	}
-	for {
-		i := 0
-		for i < len(t) && t[i] != NumVar && t[i] != WordVar {
-			i++
-		}
-		flat = append(flat, t[:i]...)
-		if i == len(t) {
-			break
-		}
+	prev := 0
+	for _, at := range c.places[c.placeAt[code]:c.placeAt[code+1]] {
+		flat = append(flat, t[prev:at]...)
+		prev = int(at) + 1
 		k := kindNum
-		if t[i] == WordVar {
+		if t[at] == WordVar {
 			k = kindWord
 		}
-		t = t[i+1:]
 		vars := c.vs[k].vars[p[k]:end[k]]
 		n := bytes.IndexByte(vars, VarEnd)
 		if n < 0 {
@@ -493,5 +514,5 @@ func (c *templateCol) appendRow(flat []byte, r int) ([]byte, string) {
 	if p != end {
 		return flat, "variables do not fill their template"
 	}
-	return flat, ""
+	return append(flat, t[prev:]...), ""
 }
