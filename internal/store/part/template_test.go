@@ -136,3 +136,63 @@ func TestTemplateNotForFlushes(t *testing.T) {
 		t.Fatalf("an S2 part's messages are stored as templates (%v)", err)
 	}
 }
+
+// TestReadFormat2 reads a part written by the format-2 writer (before
+// template columns; testdata/format2 was made by that code: 300 events,
+// request i from user(i%7) took 3i ms) and merges it into a format-3 part,
+// whose messages are then a template column with the same values.
+func TestReadFormat2(t *testing.T) {
+	old, err := Open("testdata/format2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if old.Meta().Format != 2 || old.Meta().Rows != 300 {
+		t.Fatalf("format %d, %d rows; want format 2, 300 rows", old.Meta().Format, old.Meta().Rows)
+	}
+	if err := old.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	want := func(i int) string { return fmt.Sprintf("request %d from user%d took %d ms", i, i%7, i*3) }
+	check := func(p *Part, templated bool) {
+		t.Helper()
+		r := GetBlockReader()
+		defer PutBlockReader(r)
+		r.Reset(p, 0)
+		msgs, err := r.Column(event.FieldMessage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range msgs {
+			if m != want(i) {
+				t.Fatalf("row %d = %q, want %q", i, m, want(i))
+			}
+		}
+		if _, _, ok, _ := r.ColumnTemplates(event.FieldMessage); ok != templated {
+			t.Fatalf("template column %v, want %v", ok, templated)
+		}
+		if !r.MayContain(event.FieldMessage, []uint64{tokenize.Hash("user3")}) {
+			t.Fatal("the filter lacks user3")
+		}
+	}
+	check(old, false)
+
+	dir := filepath.Join(t.TempDir(), "merged")
+	opts := DefaultWriteOptions()
+	opts.ZstdLevel = 3
+	if _, err := Merge(dir, []*Part{old}, Meta{Generation: 1}, opts); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if p.Meta().Format != formatVersion {
+		t.Fatalf("merged format %d, want %d", p.Meta().Format, formatVersion)
+	}
+	if err := p.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	check(p, true)
+}
