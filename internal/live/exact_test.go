@@ -179,3 +179,52 @@ func TestOfferExactAndScanned(t *testing.T) {
 		t.Errorf("after closing: %d groups, %d scanned, %d indexed fields", len(h.groups), len(h.scanned), len(h.exact.fields))
 	}
 }
+
+// TestExactRowsNotKept checks that a group's row list outgrown by a large
+// published group is let go after the offer, and a small one kept empty.
+func TestExactRowsNotKept(t *testing.T) {
+	opts := DefaultOptions()
+	opts.BufferEvents = 2 * maxKeptRows
+	h, err := NewHub(opts, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	subscribe := func(src string) *Subscription {
+		q, err := query.Parse(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _, err := h.Subscribe(q, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	big, small := subscribe(`service:=s0`), subscribe(`service:=s1`)
+	b := &event.Batch{}
+	for i := 0; i < maxKeptRows+10; i++ {
+		e := b.Add()
+		e.Time, e.Message = int64(i), "m"
+		e.Fields = append(e.Fields, event.Field{Name: "service", Value: "s0"})
+	}
+	e := b.Add()
+	e.Time, e.Message = 1, "m"
+	e.Fields = append(e.Fields, event.Field{Name: "service", Value: "s1"})
+	h.Publish([]*event.Batch{b})
+	h.settle()
+	if ents, _ := big.take(); len(ents) != maxKeptRows+10 {
+		t.Fatalf("big filter got %d events, want %d", len(ents), maxKeptRows+10)
+	}
+	if ents, _ := small.take(); len(ents) != 1 {
+		t.Fatalf("small filter got %d events, want 1", len(ents))
+	}
+	h.subMu.Lock()
+	defer h.subMu.Unlock()
+	if g := h.groups[big.key]; g.rows != nil {
+		t.Errorf("big group kept %d rows of capacity", cap(g.rows))
+	}
+	if g := h.groups[small.key]; g.rows == nil || len(g.rows) != 0 {
+		t.Errorf("small group rows %v (cap %d), want kept empty", g.rows, cap(g.rows))
+	}
+}

@@ -153,6 +153,9 @@ func (h *Hub) offer(p *pub) {
 	for i, g := range h.touched {
 		h.deliver(g, p.ents, g.rows)
 		g.rows = g.rows[:0]
+		if cap(g.rows) > maxKeptRows {
+			g.rows = nil
+		}
 		h.touched[i] = nil
 	}
 	if len(h.scanned) == 0 {
@@ -171,6 +174,11 @@ func (h *Hub) offer(p *pub) {
 		h.deliver(g, p.ents, rows)
 	}
 }
+
+// maxKeptRows bounds the row list an exact group keeps between offers: a
+// burst that matched one filter in a 32,768-event group is not kept by
+// each of thousands of groups.
+const maxKeptRows = 4096
 
 // deliver renders the entries of ents at rows (ascending) and queues them
 // to g's subscriptions; h.subMu is held.
