@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -523,7 +524,9 @@ func maxIngest(t *testing.T, s *server, n int, match bool) float64 {
 // their own. LOGCASTER_TAIL_VIEWERS, _RATE, _SECONDS and _MAX_EVENTS change
 // the sizes, LOGCASTER_TAIL_SERVER_ARGS adds server flags;
 // LOGCASTER_TAIL_PROFILE=file takes a CPU profile of the server during (2),
-// LOGCASTER_TAIL_PROFILE_MAX=file one (and a goroutine dump) during (3)
+// LOGCASTER_TAIL_PROFILE_VIEWERS=file one of this test's own process (the
+// viewers) during (2), LOGCASTER_TAIL_PROFILE_MAX=file one of the server
+// (and a goroutine dump) during (3)
 // with no filter matching, LOGCASTER_TAIL_PROFILE_MATCH=file one during (3)
 // with matching events.
 func TestTailLoad(t *testing.T) {
@@ -639,6 +642,15 @@ func TestTailLoad(t *testing.T) {
 	start := time.Now()
 	if err := sender.Start(); err != nil {
 		t.Fatal(err)
+	}
+	if out := os.Getenv("LOGCASTER_TAIL_PROFILE_VIEWERS"); out != "" {
+		// A CPU profile of this process (the viewers) during the run.
+		if f, err := os.Create(out); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+				go func() { time.Sleep(7 * time.Second); pprof.StopCPUProfile() }()
+			}
+		}
 	}
 	if out := os.Getenv("LOGCASTER_TAIL_PROFILE"); out != "" {
 		time.Sleep(2 * time.Second)
