@@ -30,14 +30,19 @@ import (
 // expressions) reads the values rebuilt, and a result rebuilds only its
 // rows (ColumnRows). On the merged 1M-event corpus (BenchmarkStore*, CPU
 // ms a query, plain → templates): `from | stats count()` 160 → 16,
-// `~"ockMana" | stats count()` 160 → 81 (→ 36 once numbers had a
-// section of their own), `forbidden` 10.5 → 7.3, the newest 100 of `from`
+// `~"ockMana" | stats count()` 160 → 81 (→ 39 once numbers had a
+// section of their own, and to a templates-only search once the words
+// section had its bigram filter), `forbidden` 10.5 → 7.3, the newest 100 of `from`
 // 27.4 → 10.8.
 
 // templateColumner is what a part block offers for a template column.
 type templateColumner interface {
 	ColumnTemplates(name string) (templates []string, codes []uint16, ok bool, err error)
 	ColumnVars(name string, numbers bool) (data []byte, ends []uint32, err error)
+	// WordVarsMayContain is false when no word variable of the block can
+	// hold s (in any case of its letters with fold set): a bigram filter
+	// says so, and the words section is then not read.
+	WordVarsMayContain(name, s string, fold bool) (bool, error)
 }
 
 // What a search text can match in a template column.
@@ -100,8 +105,18 @@ func (bc *blockCtx) keepTemplates(bm *bitmap, tmpls []string, codes []uint16, ma
 }
 
 // scanVars sets in hits the rows of bm whose variables of one kind hold a
-// match of scan; false when they cannot be read.
-func scanVars(tc templateColumner, field string, numbers bool, bm, hits *bitmap, scan func(data string, ends []uint32)) bool {
+// match of scan, which looks for text (ignoring case when fold is set);
+// false when they cannot be read.
+func scanVars(tc templateColumner, field string, numbers bool, text string, fold bool, bm, hits *bitmap, scan func(data string, ends []uint32)) bool {
+	if !numbers {
+		may, err := tc.WordVarsMayContain(field, text, fold)
+		if err != nil {
+			return false
+		}
+		if !may {
+			return true // nothing to find there
+		}
+	}
 	data, ends, err := tc.ColumnVars(field, numbers)
 	if err != nil || len(ends) != bm.n {
 		return false
@@ -141,7 +156,7 @@ func applyTemplateTokens(bc *blockCtx, bm *bitmap, field string, m *tokenMatcher
 	hits.init(bm.n, false)
 	// A whole token with digits is a number or another variable, by its
 	// bytes.
-	if !scanVars(tc, field, !c.letters, bm, hits, func(data string, ends []uint32) {
+	if !scanVars(tc, field, !c.letters, m.word, true, bm, hits, func(data string, ends []uint32) {
 		scanTokens(m, nil, data, ends, bm, hits)
 	}) {
 		return false
@@ -164,10 +179,10 @@ func applyTemplateSubstr(bc *blockCtx, bm *bitmap, field string, m *substrMatche
 	defer bc.putBitmap(hits)
 	hits.init(bm.n, false)
 	scan := func(data string, ends []uint32) { scanSubstr(m, data, ends, bm, hits) }
-	if !scanVars(tc, field, false, bm, hits, scan) {
+	if !scanVars(tc, field, false, m.needle, false, bm, hits, scan) {
 		return false
 	}
-	if !c.letters && !scanVars(tc, field, true, bm, hits, scan) {
+	if !c.letters && !scanVars(tc, field, true, m.needle, false, bm, hits, scan) {
 		return false
 	}
 	if !c.digits {

@@ -132,7 +132,7 @@ func checkTemplateFilters(t *testing.T, rows []string, queries []string) (templa
 // whose answer lies in the variables (they hold digits) or across a
 // template and its variables.
 var templateQueries = append([]string{
-	"blk_123", "123", "10", "0", "00", "v9", "9", `~"99"`, "67108864", `~"67108"`, `~"blk_2"`, "user42", "from", "in", "é123", "a1b2", "c3",
+	"blk_123", "BLK_123", "Blk_22", "123", "10", "0", "00", "v9", "9", `~"99"`, "67108864", `~"67108"`, `~"blk_2"`, "user42", "from", "in", "é123", "a1b2", "c3",
 	`~"lk_1"`, `~"123"`, `~"ser4"`, `~"from"`, `~"om1"`, `~"x0"`, `~"0 0"`, `~"in"`,
 	`"logged in"`, `"from 10"`, `"user42 logged"`, `"x0 0"`, "from*", "blk*", `~"(?i)FROM"`,
 }, rawQueries...)

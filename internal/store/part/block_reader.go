@@ -292,6 +292,19 @@ func (r *BlockReader) ColumnCodes(name string) (dict []string, codes []byte, ok 
 	return sl.dict, sl.codes, true, nil
 }
 
+// WordVarsMayContain reports whether a template column's word variables
+// (ColumnVars with numbers false) may contain s, a string of ASCII token
+// bytes, as a substring, ignoring the case of letters when fold is set;
+// false is definite (see template.go's bigram filter). It reads nothing
+// beyond the column's head.
+func (r *BlockReader) WordVarsMayContain(name, s string, fold bool) (bool, error) {
+	sl, err := r.slot(name)
+	if sl == nil || err != nil || !sl.tmpl {
+		return true, err
+	}
+	return mayHoldGrams(sl.tc.wordGrams, s, fold), nil
+}
+
 // ColumnRaw returns the values of a column back to back in data, row i
 // being data[ends[i-1]:ends[i]] (data[:ends[0]] for row 0), or nil, nil
 // when the block has no such column. For the message column, stored plain,

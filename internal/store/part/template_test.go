@@ -81,6 +81,16 @@ func TestTemplateColumn(t *testing.T) {
 		t.Fatal("an id column was stored as templates")
 	}
 
+	// The words section's bigram filter: "user10" is a word variable.
+	for _, c := range []struct {
+		s          string
+		fold, want bool
+	}{{"user10", false, true}, {"ser", false, true}, {"USER1", true, true}, {"USER1", false, false}, {"Xy", true, false}, {"happened", false, false}} {
+		if got, err := r.WordVarsMayContain(event.FieldMessage, c.s, c.fold); err != nil || got != c.want {
+			t.Fatalf("WordVarsMayContain(%q, fold %v) = %v (%v), want %v", c.s, c.fold, got, err, c.want)
+		}
+	}
+
 	// Only some rows: the others may be empty, these must be right.
 	words := make([]uint64, (rows+63)/64)
 	for _, i := range []int{0, 63, 64, 1000, rows - 1} {
