@@ -117,6 +117,9 @@ type statsAgg struct {
 	ids     []map[string]int32
 	local   [][]string // local id -> value, per by-field
 	idCols  [][]uint16 // local id per row, per by-field
+	// constID[j]: by-field j has one value on every row of the block (a
+	// constant column, such as the stream's service), set by fillIDs.
+	constID []bool
 	dense   []uint32
 	denseG  []*statsGroup
 	buckets map[int64]int32
@@ -334,15 +337,51 @@ func (a *statsAgg) addDense(bm *bitmap, sizes []int, prod int) {
 			a.dense = make([]uint32, prod)
 		}
 		dense := a.dense[:prod]
-		for wi, w := range bm.words {
-			for w != 0 {
-				i := wi*64 + bits.TrailingZeros64(w)
-				w &= w - 1
-				idx := 0
-				for j, col := range a.idCols {
-					idx = idx*sizes[j] + int(col[i])
+		// A field constant over the block adds a fixed offset; with one
+		// field left (count by service and level: the stream's service is
+		// constant) a row is one load and one increment, all rows of the
+		// block without testing bits when every row is set. The per-row
+		// loop over both fields was half of that query's CPU.
+		base, vary, varyStride := 0, -1, 0
+		stride := 1
+		for j := len(sizes) - 1; j >= 0; j-- {
+			switch {
+			case a.constID[j]:
+				base += int(a.idCols[j][0]) * stride
+			case vary == -1:
+				vary, varyStride = j, stride
+			default:
+				vary = -2 // two or more vary
+			}
+			stride *= sizes[j]
+		}
+		switch {
+		case vary == -1:
+			dense[base] += uint32(bm.count())
+		case vary >= 0 && bm.count() == bm.n:
+			for _, id := range a.idCols[vary][:bm.n] {
+				dense[base+int(id)*varyStride]++
+			}
+		case vary >= 0:
+			col := a.idCols[vary]
+			for wi, w := range bm.words {
+				for w != 0 {
+					i := wi*64 + bits.TrailingZeros64(w)
+					w &= w - 1
+					dense[base+int(col[i])*varyStride]++
 				}
-				dense[idx]++
+			}
+		default:
+			for wi, w := range bm.words {
+				for w != 0 {
+					i := wi*64 + bits.TrailingZeros64(w)
+					w &= w - 1
+					idx := 0
+					for j, col := range a.idCols {
+						idx = idx*sizes[j] + int(col[i])
+					}
+					dense[idx]++
+				}
 			}
 		}
 		var ids [maxPackedFields]uint16
@@ -394,6 +433,8 @@ func (a *statsAgg) addDense(bm *bitmap, sizes []int, prod int) {
 // field at a time; false when a field has too many distinct values in
 // the block to pack.
 func (a *statsAgg) fillIDs(bm *bitmap, ts []int64, step int64) bool {
+	a.constID = slices.Grow(a.constID[:0], len(a.keyCol))[:len(a.keyCol)]
+	clear(a.constID)
 	for j, col := range a.keyCol {
 		if cap(a.idCols[j]) < bm.n {
 			a.idCols[j] = make([]uint16, bm.n)
@@ -415,6 +456,7 @@ func (a *statsAgg) fillIDs(bm *bitmap, ts []int64, step int64) bool {
 				for i := range ids {
 					ids[i] = remap[0]
 				}
+				a.constID[j] = len(ids) > 0
 				continue
 			}
 			for i, c := range cc.codes {

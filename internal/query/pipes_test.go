@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -207,5 +208,49 @@ func TestTopSortFieldsUniqWhere(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStatsCountByConstantField counts by a field that is constant in
+// each part block (service: the stream) with one that varies (level), in
+// both orders, over every row and over a filter's rows, against counts
+// taken from the events.
+func TestStatsCountByConstantField(t *testing.T) {
+	evs := testEvents(5000)
+	for name, sc := range scanners(t, evs, 256) {
+		for _, c := range []struct{ filter, by string }{
+			{"*", "service, level"}, {"*", "level, service"}, {"level:ERROR", "service, level"},
+			{"-level:INFO", "level, service, host"}, {"*", "service"},
+		} {
+			t.Run(name+" "+c.filter+" by "+c.by, func(t *testing.T) {
+				fields := strings.Split(c.by, ", ")
+				want := map[string]int{}
+				for i := range evs {
+					e := &evs[i]
+					if (c.filter == "level:ERROR" && e.Level != "ERROR") || (c.filter == "-level:INFO" && e.Level == "INFO") {
+						continue
+					}
+					var key []string
+					for _, f := range fields {
+						key = append(key, get(e, f))
+					}
+					want[strings.Join(key, "|")]++
+				}
+				rows := runAll(t, sc, c.filter+" | stats count() by ("+c.by+")", RunOptions{})
+				got := map[string]int{}
+				for _, r := range rows {
+					m := rowMap(r)
+					var key []string
+					for _, f := range fields {
+						key = append(key, m[f])
+					}
+					n, _ := strconv.Atoi(m["count()"])
+					got[strings.Join(key, "|")] = n
+				}
+				if !maps.Equal(got, want) {
+					t.Fatalf("got %v\nwant %v", got, want)
+				}
+			})
+		}
 	}
 }
