@@ -113,10 +113,10 @@ type statsAgg struct {
 	// string identity, so a dictionary column costs a pointer compare a
 	// row), the ids pack into one uint64, and the packed key finds the
 	// group in a map of ints rather than of built strings.
-	memos   []valueMemo
-	ids     []map[string]int32
-	local   [][]string // local id -> value, per by-field
-	idCols  [][]uint16 // local id per row, per by-field
+	memos  []valueMemo
+	ids    []map[string]int32
+	local  [][]string // local id -> value, per by-field
+	idCols [][]uint16 // local id per row, per by-field
 	// constID[j]: by-field j has one value on every row of the block (a
 	// constant column, such as the stream's service), set by fillIDs.
 	constID []bool
