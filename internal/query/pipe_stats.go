@@ -328,6 +328,16 @@ func (a *statsAgg) addPacked(bm *bitmap) {
 	}
 }
 
+// denseIndex is row i's place in addDense's table: its local ids in mixed
+// radix over sizes.
+func (a *statsAgg) denseIndex(sizes []int, i int) int {
+	idx := 0
+	for j, col := range a.idCols {
+		idx = idx*sizes[j] + int(col[i])
+	}
+	return idx
+}
+
 // addDense adds the rows through a table indexed by the combination of
 // local ids (mixed radix over sizes): with count() alone a row is one
 // increment, and groups are found once per combination at the end.
@@ -376,11 +386,7 @@ func (a *statsAgg) addDense(bm *bitmap, sizes []int, prod int) {
 				for w != 0 {
 					i := wi*64 + bits.TrailingZeros64(w)
 					w &= w - 1
-					idx := 0
-					for j, col := range a.idCols {
-						idx = idx*sizes[j] + int(col[i])
-					}
-					dense[idx]++
+					dense[a.denseIndex(sizes, i)]++
 				}
 			}
 		}
@@ -411,10 +417,7 @@ func (a *statsAgg) addDense(bm *bitmap, sizes []int, prod int) {
 		for w != 0 {
 			i := wi*64 + bits.TrailingZeros64(w)
 			w &= w - 1
-			idx := 0
-			for j, col := range a.idCols {
-				idx = idx*sizes[j] + int(col[i])
-			}
+			idx := a.denseIndex(sizes, i)
 			g := denseG[idx]
 			if g == nil {
 				for j, col := range a.idCols {
