@@ -2,6 +2,9 @@
 // directory per part, holding the rows of many streams grouped into blocks
 // (one stream a block, sorted by time), each column of a block stored apart,
 // compressed and checksummed, with a bloom filter of each column's tokens.
+// A column is stored plain, as a dictionary, as a constant, or (messages, in
+// merged parts) as templates and variables (template.go), which searches
+// read piece by piece.
 //
 // What it promises:
 //   - Write and Merge are atomic: a part directory either exists complete
@@ -13,8 +16,10 @@
 //     used from many goroutines (one BlockReader per goroutine).
 //   - Open reads only the metadata and the index (block headers, blooms) and
 //     verifies their checksums; column data is read and verified when a
-//     BlockReader asks for it. Damage is reported as an error wrapping
-//     *CorruptError, never as a panic.
+//     BlockReader asks for it (a template column's head first, each kind of
+//     its variables when needed, each piece under its own CRC). Damage is
+//     reported as an error wrapping *CorruptError, never as a panic.
+//   - Parts of format versions 2 and 3 are read; Write and Merge write 3.
 //
 // FORMAT.md in the parent directory draws every file byte by byte.
 package part
