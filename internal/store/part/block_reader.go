@@ -128,15 +128,25 @@ func (r *BlockReader) corrupt(what, reason string) error {
 		&CorruptError{Path: filepath.Join(r.p.dir, dataFile), Reason: what + ": " + reason})
 }
 
+// read reads n bytes of data.bin at off into buf (grown as needed) for
+// what, a truncated file being corruption.
+func (r *BlockReader) read(what string, buf []byte, off int64, n int) ([]byte, error) {
+	buf, err := r.p.readAt(buf, off, n)
+	if err != nil {
+		if IsCorrupt(err) {
+			return buf, r.corrupt(what, "truncated")
+		}
+		return buf, fmt.Errorf("read %s of block: %w", what, err)
+	}
+	return buf, nil
+}
+
 // readSection reads and checks one section of data.bin into sec and
 // returns it decoded (aliasing sec or raw).
 func (r *BlockReader) readSection(what string, sec, raw *[]byte, off int64, n int, sum uint32) ([]byte, error) {
 	var err error
-	if *sec, err = r.p.readAt(*sec, off, n); err != nil {
-		if IsCorrupt(err) {
-			return nil, r.corrupt(what, "truncated")
-		}
-		return nil, fmt.Errorf("read %s of block: %w", what, err)
+	if *sec, err = r.read(what, *sec, off, n); err != nil {
+		return nil, err
 	}
 	if crc(*sec) != sum {
 		return nil, r.corrupt(what, "checksum mismatch")
@@ -362,11 +372,10 @@ func (r *BlockReader) slot(name string) (*readerSlot, error) {
 		return nil, err
 	}
 	var reason string
-	switch {
-	case len(raw) > 0 && raw[0] == encPlain:
+	if len(raw) > 0 && raw[0] == encPlain {
 		s.ends, s.data, reason = decodePlain(s.ends, raw[1:], r.h.rows)
 		s.valsDone, s.endsDone, s.coded, s.codes = false, true, false, nil
-	default:
+	} else {
 		s.dict, s.codes, reason = decodeCodes(s.dict, raw, r.h.rows)
 		s.valsDone, s.endsDone, s.coded = false, false, true
 	}
@@ -385,11 +394,8 @@ func (r *BlockReader) slot(name string) (*readerSlot, error) {
 // and checks a tenth of the column this way.
 func (r *BlockReader) readTemplateHead(s *readerSlot, c *colHeader, name string) error {
 	var err error
-	if s.sec, err = r.p.readAt(s.sec, c.off, c.headLen); err != nil {
-		if IsCorrupt(err) {
-			return r.corrupt("column "+name, "truncated")
-		}
-		return fmt.Errorf("read column %s of block: %w", name, err)
+	if s.sec, err = r.read("column "+name, s.sec, c.off, c.headLen); err != nil {
+		return err
 	}
 	d := decoder{b: s.sec}
 	comp, n := d.byte1(), d.uvarint()
@@ -411,11 +417,8 @@ func (r *BlockReader) templateVars(sl *readerSlot, name string, k int) error {
 	v := &sl.tc.vs[k]
 	if !v.done && v.sec == nil {
 		var err error
-		if v.rbuf, err = r.p.readAt(v.rbuf, sl.tc.base+int64(v.off), v.len); err != nil {
-			if IsCorrupt(err) {
-				return r.corrupt("column "+name, "truncated")
-			}
-			return fmt.Errorf("read column %s of block: %w", name, err)
+		if v.rbuf, err = r.read("column "+name, v.rbuf, sl.tc.base+int64(v.off), v.len); err != nil {
+			return err
 		}
 		v.sec = v.rbuf
 	}

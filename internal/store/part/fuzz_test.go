@@ -120,8 +120,10 @@ func decodeColumn(dst []string, dict []string, raw []byte, rows int) ([]string, 
 		if reason := tc.decode(raw, len(raw), rows); reason != "" {
 			return dst, dict, reason
 		}
-		if reason := tc.decodeAllVars(); reason != "" {
-			return dst, dict, reason
+		for k := range tc.vs {
+			if reason := tc.decodeVars(k); reason != "" {
+				return dst, dict, reason
+			}
 		}
 		flat, ends, reason := tc.appendValues(nil, nil)
 		if reason != "" {

@@ -93,12 +93,10 @@ type templateEncoder struct {
 	tsec  []byte // compressed
 	// Per kind: the variables, each followed by VarEnd; the raw section
 	// (row lengths, then the variables); compressed.
-	vars [nKinds][]byte
-	vraw [nKinds][]byte
-	vsec [nKinds][]byte
-	// rowStart is where the current value's variables start in vars.
-	rowStart [nKinds]int
-	grams    [gramBytes]byte
+	vars  [nKinds][]byte
+	vraw  [nKinds][]byte
+	vsec  [nKinds][]byte
+	grams [gramBytes]byte
 }
 
 // appendTemplates appends vals (size bytes in all) to dst as a whole,
@@ -123,10 +121,10 @@ func (e *templateEncoder) appendTemplates(dst []byte, vals []string, size int, c
 	limit := min(len(vals)/templateShare, maxTemplates)
 	varBytes := 0
 	for _, v := range vals {
-		e.rowStart = [nKinds]int{len(e.vars[kindNum]), len(e.vars[kindWord])}
+		start := [nKinds]int{len(e.vars[kindNum]), len(e.vars[kindWord])}
 		nv := e.split(v)
 		for k := range e.vars {
-			n := len(e.vars[k]) - e.rowStart[k]
+			n := len(e.vars[k]) - start[k]
 			varBytes += n
 			e.vraw[k] = binary.AppendUvarint(e.vraw[k], uint64(n))
 		}
@@ -473,8 +471,9 @@ func (c *templateCol) decode(body []byte, bodyLen, rows int) string {
 
 // decodeVars checks and decompresses the variables section of kind k,
 // which must have been read (sec), and finds where each row's variables
-// end, from the row lengths in front of them (scanning for VarEnds was
-// most of a search's time, variables being short).
+// end from the row lengths in front of them (scanning for VarEnds was most
+// of a search's time, variables being short). The section is laid out as
+// a plain column is, row lengths then bytes, and parsed the same way.
 func (c *templateCol) decodeVars(k int) string {
 	v := &c.vs[k]
 	if v.done {
@@ -490,47 +489,10 @@ func (c *templateCol) decodeVars(k int) string {
 	if reason != "" {
 		return "variables: " + reason
 	}
-	v.ends = v.ends[:0]
-	if len(raw) < len(c.codes) { // every row length takes a byte
-		return "variables truncated"
-	}
-	p, end := 0, uint64(0)
-	for range c.codes {
-		if p >= len(raw) {
-			return "variables truncated"
-		}
-		if b := raw[p]; b < 0x80 {
-			end += uint64(b)
-			p++
-		} else {
-			n, size := binary.Uvarint(raw[p:])
-			if size <= 0 {
-				return "variables: bad row length"
-			}
-			end += n
-			p += size
-		}
-		if end > maxSectionRaw { // also keeps the sum from wrapping
-			return "variables length mismatch"
-		}
-		v.ends = append(v.ends, uint32(end))
-	}
-	v.vars = raw[p:]
-	if end != uint64(len(v.vars)) {
-		return "variables length mismatch"
+	if v.ends, v.vars, reason = decodePlain(v.ends, raw, len(c.codes)); reason != "" {
+		return "variables: " + reason
 	}
 	v.done = true
-	return ""
-}
-
-// decodeAllVars decodes both kinds of variables, as rebuilding values
-// needs.
-func (c *templateCol) decodeAllVars() string {
-	for k := range c.vs {
-		if reason := c.decodeVars(k); reason != "" {
-			return reason
-		}
-	}
 	return ""
 }
 
