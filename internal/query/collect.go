@@ -231,10 +231,8 @@ type rowsColumner interface {
 // others may be empty): the column already read, when a filter read it,
 // else the rows the block can give alone. The result is not kept in bc.
 func (bc *blockCtx) rowsColumn(name string, bm *bitmap) []string {
-	for i, n := range bc.names {
-		if n == name {
-			return bc.cols[i]
-		}
+	if col, ok := bc.read(name); ok {
+		return col
 	}
 	rc, ok := bc.b.(rowsColumner)
 	if !ok {

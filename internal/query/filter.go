@@ -76,13 +76,21 @@ func (bc *blockCtx) mayContain(field string, hashes []uint64) bool {
 	return bc.b.MayContain(field, hashes)
 }
 
+// read returns the column name when a filter has already read it.
+func (bc *blockCtx) read(name string) ([]string, bool) {
+	for i, n := range bc.names {
+		if n == name {
+			return bc.cols[i], true
+		}
+	}
+	return nil, false
+}
+
 // column returns the values of a column, decoding it once per block; nil
 // when no row has it.
 func (bc *blockCtx) column(name string) []string {
-	for i, n := range bc.names {
-		if n == name {
-			return bc.cols[i]
-		}
+	if col, ok := bc.read(name); ok {
+		return col
 	}
 	col, err := bc.b.Column(name)
 	if err != nil && bc.err == nil {

@@ -3,7 +3,6 @@ package query
 import (
 	"sort"
 	"strings"
-	"unsafe"
 
 	"github.com/logcaster/logcaster/internal/event"
 )
@@ -47,10 +46,7 @@ func (bc *blockCtx) columnRaw(field string, bm *bitmap) (data string, ends []uin
 	if err != nil || ends == nil || len(ends) != bm.n {
 		return "", nil, false
 	}
-	if len(d) == 0 {
-		return "", ends, true
-	}
-	return unsafe.String(unsafe.SliceData(d), len(d)), ends, true
+	return bytesString(d), ends, true
 }
 
 // rowAt returns the first row at or after r whose end lies past p, and the

@@ -77,7 +77,7 @@ func (bc *blockCtx) templates(field string) (tc templateColumner, tmpls []string
 		return nil, nil, nil, false
 	}
 	tmpls, codes, ok, err := tc.ColumnTemplates(field)
-	if err != nil || !ok || len(codes) != bc.b.Rows() {
+	if err != nil || !ok {
 		return nil, nil, nil, false
 	}
 	return tc, tmpls, codes, true
@@ -104,10 +104,10 @@ func (bc *blockCtx) keepTemplates(bm *bitmap, tmpls []string, codes []uint16, ma
 	}
 }
 
-// scanVars sets in hits the rows of bm whose variables of one kind hold a
-// match of scan, which looks for text (ignoring case when fold is set);
-// false when they cannot be read.
-func scanVars(tc templateColumner, field string, numbers bool, text string, fold bool, bm, hits *bitmap, scan func(data string, ends []uint32)) bool {
+// scanVars runs scan over the variables of one kind of a block of rows
+// rows, unless the bigram filter says they cannot hold text (ignoring case
+// when fold is set); false when they cannot be read.
+func scanVars(tc templateColumner, field string, numbers bool, text string, fold bool, rows int, scan func(data string, ends []uint32)) bool {
 	if !numbers {
 		may, err := tc.WordVarsMayContain(field, text, fold)
 		if err != nil {
@@ -118,7 +118,7 @@ func scanVars(tc templateColumner, field string, numbers bool, text string, fold
 		}
 	}
 	data, ends, err := tc.ColumnVars(field, numbers)
-	if err != nil || len(ends) != bm.n {
+	if err != nil || len(ends) != rows {
 		return false
 	}
 	scan(bytesString(data), ends)
@@ -156,7 +156,7 @@ func applyTemplateTokens(bc *blockCtx, bm *bitmap, field string, m *tokenMatcher
 	hits.init(bm.n, false)
 	// A whole token with digits is a number or another variable, by its
 	// bytes.
-	if !scanVars(tc, field, !c.letters, m.word, true, bm, hits, func(data string, ends []uint32) {
+	if !scanVars(tc, field, !c.letters, m.word, true, bm.n, func(data string, ends []uint32) {
 		scanTokens(m, nil, data, ends, bm, hits)
 	}) {
 		return false
@@ -179,10 +179,10 @@ func applyTemplateSubstr(bc *blockCtx, bm *bitmap, field string, m *substrMatche
 	defer bc.putBitmap(hits)
 	hits.init(bm.n, false)
 	scan := func(data string, ends []uint32) { scanSubstr(m, data, ends, bm, hits) }
-	if !scanVars(tc, field, false, m.needle, false, bm, hits, scan) {
+	if !scanVars(tc, field, false, m.needle, false, bm.n, scan) {
 		return false
 	}
-	if !c.letters && !scanVars(tc, field, true, m.needle, false, bm, hits, scan) {
+	if !c.letters && !scanVars(tc, field, true, m.needle, false, bm.n, scan) {
 		return false
 	}
 	if !c.digits {
