@@ -231,14 +231,47 @@ func BenchmarkSizes(b *testing.B) {
 	m := p.Meta()
 	b.Logf("total %.2f B/event (%d bytes, %d rows, %d blocks); raw values %.1f B/event",
 		float64(m.DiskBytes)/rows, m.DiskBytes, m.Rows, m.Blocks, float64(m.RawBytes)/rows)
+	// What the message column's template sections hold, decoded.
+	r := GetBlockReader()
+	defer PutBlockReader(r)
+	var varBytes [nKinds]int
+	tmplBytes, codeBytes, tmplBlocks := 0, 0, 0
+	for i := 0; i < p.NumBlocks(); i++ {
+		r.Reset(p, i)
+		tmpls, codes, ok, err := r.ColumnTemplates(event.FieldMessage)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !ok {
+			continue
+		}
+		tmplBlocks++
+		for _, t := range tmpls {
+			tmplBytes += len(t)
+		}
+		codeBytes += len(codes)
+		if len(tmpls) > 1<<8 {
+			codeBytes += len(codes) // two bytes a code
+		}
+		for k, numbers := range []bool{kindNum: true, kindWord: false} {
+			data, _, err := r.ColumnVars(event.FieldMessage, numbers)
+			if err != nil {
+				b.Fatal(err)
+			}
+			varBytes[k] += len(data)
+		}
+	}
+	if tmplBlocks > 0 {
+		b.Logf("message templates in %d of %d blocks: %.0f B of templates a block, %.2f B of codes, %.1f B of numbers and %.1f B of other variables a row (each with its 0x00), before compression",
+			tmplBlocks, p.NumBlocks(), float64(tmplBytes)/float64(tmplBlocks), float64(codeBytes)/rows,
+			float64(varBytes[kindNum])/rows, float64(varBytes[kindWord])/rows)
+	}
 	evs := loadCorpus(b)
 	needles := []struct{ col, tok string }{
 		{event.FieldTraceID, evs[len(evs)/2].TraceID},
 		{event.FieldMessage, "forbidden"},
 		{event.FieldMessage, "error"},
 	}
-	r := GetBlockReader()
-	defer PutBlockReader(r)
 	for _, nd := range needles {
 		hs := []uint64{tokenize.Hash(nd.tok)}
 		touched, truly := 0, 0
