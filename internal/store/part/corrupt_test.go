@@ -75,6 +75,9 @@ func openAndReadAll(dir string) error {
 			if _, err := r.Column(n); err != nil {
 				return err
 			}
+			// Summaries are checked by Open; their lookups must not fail.
+			r.ValueCounts(n, nil, nil)
+			r.TokenRows(n, "from")
 		}
 	}
 	return p.Verify()

@@ -33,6 +33,7 @@ type encodedCol struct {
 	crc      uint32
 	bloomLen int
 	headLen  int // of a template column's section; 0 for the others
+	sumLen   int // of its summary in blooms.bin (summary.go); 0: none
 }
 
 // Jobs and encoders are pooled across Writes and Merges: their buffers
@@ -82,6 +83,11 @@ type blockEncoder struct {
 	dict     []string
 	codes    []byte
 	tmpl     templateEncoder
+	// enc is the encoding encodeColumn chose for the last column, whose
+	// summary follows its bloom.
+	enc       byte
+	tokens    tokenCounter
+	sumCounts [maxDictLen]uint32
 }
 
 // encode encodes j's rows (sorted by time) into j's outputs and resets
@@ -128,12 +134,15 @@ func (e *blockEncoder) encode(j *blockJob) {
 		if !e.noBlooms {
 			j.blooms = appendBloom(j.blooms, e.set.keys)
 		}
+		sstart := len(j.blooms)
+		j.blooms = e.appendSummary(j.blooms, j.rows)
 		j.cols = append(j.cols, encodedCol{
 			name:     c.name,
 			secLen:   len(j.data) - start,
 			crc:      crc(j.data[start:]),
-			bloomLen: len(j.blooms) - bstart,
+			bloomLen: sstart - bstart,
 			headLen:  headLen,
+			sumLen:   len(j.blooms) - sstart,
 		})
 	}
 	b.reset()
@@ -155,6 +164,7 @@ const maxDictAvgLen = 48
 func (e *blockEncoder) encodeColumn(dst []byte, vals []string, size int) (out []byte, headLen int) {
 	if size <= maxDictAvgLen*len(vals) {
 		if out, ok := e.encodeDict(dst, vals); ok {
+			e.enc = encDict
 			return out, 0
 		}
 	}
@@ -164,9 +174,11 @@ func (e *blockEncoder) encodeColumn(dst []byte, vals []string, size int) (out []
 			set = nil
 		}
 		if out, headLen, ok := e.tmpl.appendTemplates(dst, vals, size, e.codec, e.level, set); ok {
+			e.enc = encTemplate
 			return out, headLen
 		}
 	}
+	e.enc = encPlain
 	prev := ""
 	for i, v := range vals {
 		// Neighbouring rows often repeat a value (a trace's id, a host).
@@ -215,6 +227,23 @@ func (e *blockEncoder) encodeDict(dst []byte, vals []string) ([]byte, bool) {
 		return appendConst(dst, e.dict[0]), true
 	}
 	return appendDict(dst, e.dict, e.codes), true
+}
+
+// appendSummary appends the summary of the column encodeColumn just
+// encoded, if its encoding has one: a const or dict column's values, a
+// template column's tokens (summary.go).
+func (e *blockEncoder) appendSummary(dst []byte, rows int) []byte {
+	switch e.enc {
+	case encDict:
+		codes := e.codes
+		if len(e.dict) == 1 {
+			codes = nil
+		}
+		return appendValueSummary(dst, e.dict, codes, rows, &e.sumCounts)
+	case encTemplate:
+		return e.tokens.appendTokenSummary(dst, e.tmpl.tmpls, e.tmpl.codes)
+	}
+	return dst
 }
 
 // maxCompareLen is the longest value encodeColumn compares byte by byte

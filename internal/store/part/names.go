@@ -19,12 +19,13 @@ const (
 )
 
 // formatVersion is written after each magic; Open reads it and the
-// versions since minFormatVersion, refusing others. Version 3 added
+// versions since minFormatVersion, refusing others. Version 4 added
+// column summaries (summary.go) after the blooms, version 3
 // template columns (encTemplate), version 2 S2-compressed sections
 // (compression byte 2); nothing was deployed with version 1, so it is not
 // read.
 const (
-	formatVersion    = 3
+	formatVersion    = 4
 	minFormatVersion = 2
 )
 

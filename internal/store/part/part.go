@@ -19,7 +19,7 @@
 //     BlockReader asks for it (a template column's head first, each kind of
 //     its variables when needed, each piece under its own CRC). Damage is
 //     reported as an error wrapping *CorruptError, never as a panic.
-//   - Parts of format versions 2 and 3 are read; Write and Merge write 3.
+//   - Parts of format versions 2, 3 and 4 are read; Write and Merge write 4.
 //
 // FORMAT.md in the parent directory draws every file byte by byte.
 package part
@@ -86,6 +86,9 @@ type colHeader struct {
 	// headLen, for a template column (format 3), is how much of the
 	// section to read first: everything but the variables.
 	headLen int
+	// sumOff and sumLen locate the column's summary in blooms.bin, right
+	// after its bloom (format 4, summary.go); sumLen 0: none.
+	sumOff, sumLen int
 }
 
 // Open opens a part, reading its metadata and index (block headers and
@@ -273,6 +276,17 @@ func (p *Part) parseIndex(b []byte) string {
 					return "column head beyond its section"
 				}
 				c.headLen = int(hl)
+			}
+			if p.version >= 4 {
+				sl := d.uvarint()
+				if sl > uint64(bloomEnd-bloomOff) {
+					return "summary beyond blooms file"
+				}
+				c.sumOff, c.sumLen = bloomOff, int(sl)
+				if reason := checkSummary(p.blooms[bloomOff:bloomOff+int(sl)], h.rows); reason != "" {
+					return reason
+				}
+				bloomOff += int(sl)
 			}
 			p.cols = append(p.cols, c)
 		}

@@ -50,8 +50,8 @@ func TestTemplateColumn(t *testing.T) {
 	opts := DefaultWriteOptions()
 	opts.ZstdLevel = 3
 	p, r := writeFirstBlock(t, evs, opts)
-	if p.Meta().Format != 3 {
-		t.Fatalf("format %d, want 3", p.Meta().Format)
+	if p.Meta().Format != formatVersion {
+		t.Fatalf("format %d, want %d", p.Meta().Format, formatVersion)
 	}
 
 	tmpls, codes, ok, err := r.ColumnTemplates(event.FieldMessage)

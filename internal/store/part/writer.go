@@ -269,6 +269,7 @@ func (w *partWriter) commit(j *blockJob) error {
 		h = binary.LittleEndian.AppendUint32(h, c.crc)
 		h = binary.AppendUvarint(h, uint64(c.bloomLen))
 		h = binary.AppendUvarint(h, uint64(c.headLen))
+		h = binary.AppendUvarint(h, uint64(c.sumLen))
 	}
 	w.blockHdrs = h
 	w.writeData(j.data)
