@@ -44,6 +44,9 @@ type blockCtx struct {
 	allNames []string
 	// verdicts is keepTemplates's scratch: one per template of a block.
 	verdicts []bool
+	// sumVals and sumCounts are countRows's scratch (summary.go).
+	sumVals   []string
+	sumCounts []uint32
 }
 
 func (bc *blockCtx) columnNames() []string {

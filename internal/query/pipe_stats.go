@@ -126,6 +126,9 @@ type statsAgg struct {
 	bucketV []int64
 	byKey   map[uint64]*statsGroup
 	touched []*statsGroup
+	// byVals and vals are addSummary's scratch (summary.go).
+	byVals []byValues
+	vals   []string
 }
 
 // codedCol is a by-field's dictionary and codes in the current block.
@@ -530,24 +533,34 @@ func (a *statsAgg) fillIDs(bm *bitmap, ts []int64, step int64) bool {
 func (a *statsAgg) groupOfIDs(ids []uint16) *statsGroup {
 	var vals [maxPackedFields]string
 	keyVals := vals[:0]
-	key := a.key[:0]
 	var bucket int64
 	for j, id := range ids {
 		if a.p.by[j] == timeField {
 			bucket = a.bucketV[id]
-			key = binary.LittleEndian.AppendUint64(key, uint64(bucket))
 			keyVals = append(keyVals, "")
 			continue
 		}
-		v := a.local[j][id]
-		keyVals = append(keyVals, v)
+		keyVals = append(keyVals, a.local[j][id])
+	}
+	return a.groupOfValues(keyVals, bucket)
+}
+
+// groupOfValues finds or makes the group of by-field values vals (bucket
+// for the _time field, whose value is "").
+func (a *statsAgg) groupOfValues(vals []string, bucket int64) *statsGroup {
+	key := a.key[:0]
+	for j, v := range vals {
+		if a.p.by[j] == timeField {
+			key = binary.LittleEndian.AppendUint64(key, uint64(bucket))
+			continue
+		}
 		key = append(key, v...)
 		key = append(key, 0)
 	}
 	a.key = key
 	g := a.groups[string(key)]
 	if g == nil {
-		g = a.newGroup(key, keyVals, bucket)
+		g = a.newGroup(key, vals, bucket)
 	}
 	return g
 }
@@ -612,12 +625,10 @@ func (a *statsAgg) localID(j int, v string) int32 {
 func (a *statsAgg) groupOf(ts []int64, step int64, i int) *statsGroup {
 	var vals [maxPackedFields]string
 	keyVals := vals[:0]
-	key := a.key[:0]
 	var bucket int64
 	for j, col := range a.keyCol {
 		if a.p.by[j] == timeField {
 			bucket = ts[i] - mod(ts[i], step)
-			key = binary.LittleEndian.AppendUint64(key, uint64(bucket))
 			keyVals = append(keyVals, "")
 			continue
 		}
@@ -626,15 +637,8 @@ func (a *statsAgg) groupOf(ts []int64, step int64, i int) *statsGroup {
 			v = col[i]
 		}
 		keyVals = append(keyVals, v)
-		key = append(key, v...)
-		key = append(key, 0)
 	}
-	a.key = key
-	g := a.groups[string(key)]
-	if g == nil {
-		g = a.newGroup(key, keyVals, bucket)
-	}
-	return g
+	return a.groupOfValues(keyVals, bucket)
 }
 
 func mod(a, b int64) int64 {

@@ -209,6 +209,11 @@ func (s *scan) match(bc *blockCtx, bm *bitmap) (bool, error) {
 	if !s.prepare(bc) {
 		return false, nil
 	}
+	return s.matchPrepared(bc, bm)
+}
+
+// matchPrepared is match for a block prepare has let through.
+func (s *scan) matchPrepared(bc *blockCtx, bm *bitmap) (bool, error) {
 	lo, hi, err := s.rowRange(bc)
 	if err != nil || lo >= hi {
 		return false, err
@@ -232,25 +237,46 @@ func (s *scan) aggregate(ctx context.Context, sc store.Scanner, p *pipeStats) ([
 		bc := blockCtxPool.Get().(*blockCtx)
 		defer blockCtxPool.Put(bc)
 		bc.reset(b, s.rc.now)
+		if !s.prepare(bc) {
+			return nil
+		}
+		get := func() *statsAgg {
+			mu.Lock()
+			defer mu.Unlock()
+			if n := len(free); n > 0 {
+				a := free[n-1]
+				free = free[:n-1]
+				return a
+			}
+			a := p.newAgg(s.budget)
+			all = append(all, a)
+			return a
+		}
+		put := func(a *statsAgg) {
+			mu.Lock()
+			free = append(free, a)
+			mu.Unlock()
+		}
+		if p.onlyCounts() {
+			a := get()
+			done := a.addSummary(bc, s.q.filter, s.minT, s.maxT)
+			put(a)
+			if done {
+				if s.budget.exceeded() {
+					return s.budget.err()
+				}
+				return nil
+			}
+		}
 		bm := bc.getBitmap()
 		defer bc.putBitmap(bm)
-		ok, err := s.match(bc, bm)
+		ok, err := s.matchPrepared(bc, bm)
 		if err != nil || !ok {
 			return err
 		}
-		mu.Lock()
-		var a *statsAgg
-		if n := len(free); n > 0 {
-			a, free = free[n-1], free[:n-1]
-		} else {
-			a = p.newAgg(s.budget)
-			all = append(all, a)
-		}
-		mu.Unlock()
+		a := get()
 		a.addBlock(bc, bm)
-		mu.Lock()
-		free = append(free, a)
-		mu.Unlock()
+		put(a)
 		if s.budget.exceeded() {
 			return s.budget.err()
 		}
