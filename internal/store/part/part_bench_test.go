@@ -206,18 +206,20 @@ func BenchmarkScanMessage(b *testing.B) {
 }
 
 // BenchmarkSizes reports, once, where the merged part's bytes go (column
-// sections and blooms by column) and how many blocks needles touch.
+// sections, blooms and summaries by column) and how many blocks needles touch.
 func BenchmarkSizes(b *testing.B) {
 	p := merged(b)
 	rows := float64(p.Meta().Rows)
 	secs := map[string]int{}
 	blooms := map[string]int{}
+	sums := map[string]int{}
 	for i := range p.blocks {
 		h := &p.blocks[i]
 		secs["(timestamps)"] += h.tsLen
 		for _, c := range p.cols[h.colStart:h.colEnd] {
 			secs[p.names[c.id]] += c.len
 			blooms[p.names[c.id]] += c.bloomLen
+			sums[p.names[c.id]] += c.sumLen
 		}
 	}
 	var names []string
@@ -226,7 +228,7 @@ func BenchmarkSizes(b *testing.B) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		b.Logf("%-14s data %6.2f B/event  bloom %5.2f B/event", n, float64(secs[n])/rows, float64(blooms[n])/rows)
+		b.Logf("%-14s data %6.2f B/event  bloom %5.2f B/event  summary %5.2f B/event", n, float64(secs[n])/rows, float64(blooms[n])/rows, float64(sums[n])/rows)
 	}
 	m := p.Meta()
 	b.Logf("total %.2f B/event (%d bytes, %d rows, %d blocks); raw values %.1f B/event",
