@@ -1,7 +1,9 @@
 // Package part is the on-disk format of LogCaster's immutable parts: one
 // directory per part, holding the rows of many streams grouped into blocks
 // (one stream a block, sorted by time), each column of a block stored apart,
-// compressed and checksummed, with a bloom filter of each column's tokens.
+// compressed and checksummed, with a bloom filter of each column's tokens
+// and, where they are small, row counts of its values or template words
+// (summary.go) that answer counts without reading the data.
 // A column is stored plain, as a dictionary, as a constant, or (messages, in
 // merged parts) as templates and variables (template.go), which searches
 // read piece by piece.
@@ -14,11 +16,12 @@
 //     (GOMAXPROCS by default); the bytes written do not depend on it.
 //   - A part is immutable once written; a *Part and its BlockReaders may be
 //     used from many goroutines (one BlockReader per goroutine).
-//   - Open reads only the metadata and the index (block headers, blooms) and
-//     verifies their checksums; column data is read and verified when a
-//     BlockReader asks for it (a template column's head first, each kind of
-//     its variables when needed, each piece under its own CRC). Damage is
-//     reported as an error wrapping *CorruptError, never as a panic.
+//   - Open reads only the metadata and the index (block headers, blooms,
+//     summaries) and verifies their checksums; column data is read and
+//     verified when a BlockReader asks for it (a template column's head
+//     first, each kind of its variables when needed, each piece under its
+//     own CRC). Damage is reported as an error wrapping *CorruptError,
+//     never as a panic.
 //   - Parts of format versions 2, 3 and 4 are read; Write and Merge write 4.
 //
 // FORMAT.md in the parent directory draws every file byte by byte.
