@@ -36,7 +36,12 @@ func (f *filterRegex) String() string {
 	return fieldPrefix(f.field) + "~" + strconv.Quote(f.re.String())
 }
 
-func (f *filterRegex) mayMatch(*blockCtx) bool { return true }
+// mayMatch rules out a block for a literal when the column's summary says
+// no value can hold it (summary.go); a regular expression has no tokens
+// to look up.
+func (f *filterRegex) mayMatch(bc *blockCtx) bool {
+	return !f.isLit || bc.mayHoldSubstr(f.field, f.literal.needle)
+}
 
 func (f *filterRegex) apply(bc *blockCtx, bm *bitmap) {
 	if f.isLit {

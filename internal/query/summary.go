@@ -24,6 +24,20 @@ package query
 type summaryReader interface {
 	ValueCounts(name string, vals []string, counts []uint32) ([]string, []uint32, bool)
 	TokenRows(name, word string) (int, bool)
+	// ColumnMayContain is false when no value of the column can hold s as
+	// a substring, as the summary alone tells.
+	ColumnMayContain(name, s string) bool
+}
+
+// mayHoldSubstr is false when the block's summaries rule out every value
+// of field holding s: a substring search then skips the block unread, as
+// a word search does by its bloom filter. On the merged corpus
+// `~"ockMana"` read the templates of every block (the bigram filter had
+// already ruled out their variables) and took 9 times as long on 10M
+// events as on 1M.
+func (bc *blockCtx) mayHoldSubstr(field, s string) bool {
+	sr, ok := bc.b.(summaryReader)
+	return !ok || sr.ColumnMayContain(field, s)
 }
 
 // summaryCounter is a filter that can count the rows it keeps in a block

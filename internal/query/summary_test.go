@@ -152,3 +152,54 @@ func summedBlocks(t *testing.T, sc *fakeScanner, c summaryCase) (summed, total i
 	}
 	return summed, total
 }
+
+// TestSubstringSkipsBlocks: a literal substring search skips the part
+// blocks whose summaries rule it out, and finds the same rows as the
+// per-row reference either way.
+func TestSubstringSkipsBlocks(t *testing.T) {
+	evs := testEvents(2000)
+	for i := range evs {
+		evs[i].Message += " (seq " + strconv.Itoa(i) + " of the summaries' test corpus)"
+		evs[i].Fields[0] = event.Field{Name: "service", Value: services[i%len(services)]}
+		if i%500 == 7 {
+			evs[i].Message = "rare Zqx wording " + strconv.Itoa(i) + " seen once in a while, with enough text"
+		}
+	}
+	scs := scanners(t, evs, 128)
+	for _, c := range []struct {
+		needle  string
+		skipped string // part blocks mayMatch rules out: all, some or none
+	}{
+		{"ockMana", "none"}, {"kMan", "none"}, {"zzq", "all"}, {"Zqx", "some"}, {"zqx", "some"}, {"lock_1", "none"}, {"eq 1", "none"}, {"время", "none"},
+	} {
+		want := 0
+		for i := range evs {
+			if strings.Contains(evs[i].Message, c.needle) {
+				want++
+			}
+		}
+		q := `~"` + c.needle + `" | stats count()`
+		for name, sc := range scs {
+			rows := runAll(t, sc, q, RunOptions{})
+			if got := rowMap(rows[0])["count()"]; got != strconv.Itoa(want) {
+				t.Errorf("%s (%s): count %s, want %d", q, name, got, want)
+			}
+		}
+		pq, err := Parse(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		skipped := 0
+		for _, b := range scs["part"].blocks {
+			var bc blockCtx
+			bc.reset(b, 0)
+			if !pq.filter.mayMatch(&bc) {
+				skipped++
+			}
+		}
+		n := len(scs["part"].blocks)
+		if (c.skipped == "all") != (skipped == n) || (c.skipped == "none") != (skipped == 0) {
+			t.Errorf("%s: %d of %d blocks skipped, want %s", q, skipped, n, c.skipped)
+		}
+	}
+}

@@ -241,7 +241,7 @@ func (e *blockEncoder) appendSummary(dst []byte, rows int) []byte {
 		}
 		return appendValueSummary(dst, e.dict, codes, rows, &e.sumCounts)
 	case encTemplate:
-		return e.tokens.appendTokenSummary(dst, e.tmpl.tmpls, e.tmpl.codes)
+		return e.tokens.appendTokenSummary(dst, e.tmpl.tmpls, e.tmpl.codes, e.tmpl.grams[:])
 	}
 	return dst
 }

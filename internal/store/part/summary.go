@@ -1,6 +1,7 @@
 package part
 
 import (
+	"bytes"
 	"encoding/binary"
 	"slices"
 	"strings"
@@ -16,10 +17,13 @@ import (
 //   - values: the distinct values of a const or dict column and how many
 //     rows hold each, so `* | stats count() by (service, level)` adds a
 //     handful of counts a block;
-//   - tokens: for a template column, every token of its templates' text
-//     (ASCII, no digit, so never a variable's), lower-cased, with the rows
-//     whose template holds it, so `from | stats count()` is one lookup a
-//     block.
+//   - tokens: for a template column, every word of its templates' text
+//     (no digit, so never a variable's; ASCII letters lower-cased), with
+//     the rows whose template holds it, so `from | stats count()` is one
+//     lookup a block; and, so that a substring search skips a block
+//     without reading it, whether that list is every word of the templates
+//     (words over MaxTokenLen bytes are not listed) and a copy of the
+//     head's bigram filter of the word variables.
 //
 // Without them both queries decompressed and walked every block, which
 // made them grow with the store: on the merged corpus the 10M-event store
@@ -77,8 +81,9 @@ type tokenCounter struct {
 	order  []int
 }
 
-// appendTokenSummary appends the tokens summary of a template column.
-func (t *tokenCounter) appendTokenSummary(dst []byte, tmpls []string, codes []uint16) []byte {
+// appendTokenSummary appends the tokens summary of a template column
+// whose word variables' bigram filter is grams.
+func (t *tokenCounter) appendTokenSummary(dst []byte, tmpls []string, codes []uint16, grams []byte) []byte {
 	t.rowsOf = slices.Grow(t.rowsOf[:0], len(tmpls))[:len(tmpls)]
 	clear(t.rowsOf)
 	for _, c := range codes {
@@ -94,6 +99,7 @@ func (t *tokenCounter) appendTokenSummary(dst []byte, tmpls []string, codes []ui
 	// the last block.
 	t.buf = t.buf[:0]
 	var low [tokenize.MaxTokenLen]byte
+	complete := byte(1)
 	for code, tm := range tmpls {
 		for i := 0; ; {
 			start, end := tokenize.Next(tm, i)
@@ -101,8 +107,11 @@ func (t *tokenCounter) appendTokenSummary(dst []byte, tmpls []string, codes []ui
 				break
 			}
 			i = end
-			tok, ok := summaryToken(tm[start:end], &low)
+			tok, ok := summaryKey(tm[start:end], &low)
 			if !ok {
+				if !isPlaceholder(tm[start:end]) {
+					complete = 0 // too long: not listed
+				}
 				continue
 			}
 			e, seen := t.idx[string(tok)]
@@ -137,13 +146,58 @@ func (t *tokenCounter) appendTokenSummary(dst []byte, tmpls []string, codes []ui
 		dst = append(dst, t.toks[e]...)
 		dst = binary.AppendUvarint(dst, uint64(t.counts[e]))
 	}
-	return dst
+	dst = append(dst, complete)
+	dst = binary.AppendUvarint(dst, uint64(len(grams)))
+	return append(dst, grams...)
 }
 
-// summaryToken returns tok lower-cased into low when a tokens summary
-// holds it: 1..MaxTokenLen ASCII token bytes, no digit. A token with a
-// digit is a template's placeholder; one with other bytes never equals an
-// ASCII word, the only words a summary answers.
+// isPlaceholder reports whether a template's token is a variable's
+// placeholder: in a template, only those hold a digit.
+func isPlaceholder(tok string) bool {
+	return len(tok) == 1 && (tok[0] == NumVar || tok[0] == WordVar)
+}
+
+// summaryKey returns a template's token as a tokens summary lists it,
+// its ASCII letters lower-cased into low; false for a placeholder (the
+// only tokens of a template with an ASCII digit) and a token over
+// MaxTokenLen bytes, which are not listed.
+func summaryKey(tok string, low *[tokenize.MaxTokenLen]byte) ([]byte, bool) {
+	if len(tok) == 0 || len(tok) > tokenize.MaxTokenLen {
+		return nil, false
+	}
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		switch {
+		case '0' <= c && c <= '9':
+			return nil, false
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		low[i] = c
+	}
+	return low[:len(tok)], true
+}
+
+// validKey reports whether s could be a listed token: as summaryKey
+// returns them, and holding only token bytes where it is ASCII.
+func validKey(s string) bool {
+	if len(s) == 0 || len(s) > tokenize.MaxTokenLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x80 && (!tokenize.IsTokenByte(c) || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// summaryToken returns a searched word lower-cased into low when a tokens
+// summary answers for it: 1..MaxTokenLen ASCII letters and '_'. Such a
+// word is in a value exactly when it equals one of its tokens, ignoring
+// ASCII case (query's tokenMatcher), so exactly when its template lists
+// it; a word with other bytes is left to the other paths.
 func summaryToken(tok string, low *[tokenize.MaxTokenLen]byte) ([]byte, bool) {
 	if len(tok) > tokenize.MaxTokenLen {
 		return nil, false
@@ -191,8 +245,7 @@ func checkSummary(b []byte, rows int) string {
 		}
 		sum += c
 		if b[0] == sumTokens {
-			var low [tokenize.MaxTokenLen]byte
-			if t, ok := summaryToken(s, &low); !ok || string(t) != s || c == 0 {
+			if !validKey(s) || c == 0 {
 				return "bad summary token"
 			}
 			if i > 0 && s <= prev {
@@ -200,6 +253,16 @@ func checkSummary(b []byte, rows int) string {
 			}
 			prev = s
 		}
+	}
+	if b[0] == sumTokens {
+		if complete := d.byte1(); complete > 1 {
+			return "bad summary flag"
+		}
+		g := d.uvarint()
+		if g != 0 && g != gramBytes {
+			return "bad summary bigram filter"
+		}
+		d.bytes(g)
 	}
 	switch {
 	case d.err != "":
@@ -272,7 +335,7 @@ func (r *BlockReader) TokenRows(name, word string) (n int, ok bool) {
 	}
 	// Entries are sorted: stop at the first one past the word. A block
 	// has ~420 on the corpus; a scan is cheaper than keeping offsets.
-	cnt, k := binary.Uvarint(b)
+	cnt, k := binary.Uvarint(b) // checked by Open
 	b = b[k:]
 	for range cnt {
 		l, k := binary.Uvarint(b)
@@ -288,4 +351,76 @@ func (r *BlockReader) TokenRows(name, word string) (n int, ok bool) {
 		}
 	}
 	return 0, true
+}
+
+// ColumnMayContain reports whether some value of the column may hold s
+// (ASCII token bytes, case-sensitive) as a substring; false is definite.
+// It answers from a template column's tokens summary alone, reading
+// nothing: s lies inside one token, and a token is a template's word
+// (listed, lower-cased, when the list is complete), a number (only when s
+// is all digits) or a word variable (the bigram filter). Anything else
+// answers true.
+func (r *BlockReader) ColumnMayContain(name, s string) bool {
+	if r.p.version < 4 || len(s) == 0 {
+		return true
+	}
+	letters, digits := false, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case '0' <= c && c <= '9':
+			digits = true
+		case tokenize.IsTokenByte(c):
+			letters = true
+		default:
+			return true
+		}
+	}
+	c := r.colHeader(name)
+	if c == nil {
+		return false
+	}
+	b, ok := r.summary(c, sumTokens)
+	if !ok || !letters {
+		return true // no summary, or s may be a number
+	}
+	// The flag and the bigrams follow the entries: walk past them.
+	n, k := binary.Uvarint(b) // checked by Open
+	entries := b[k:]
+	p := entries
+	for range n {
+		l, k := binary.Uvarint(p)
+		p = p[k+int(l):]
+		_, k = binary.Uvarint(p)
+		p = p[k:]
+	}
+	entries = entries[:len(entries)-len(p)]
+	complete := p[0] == 1
+	g, k := binary.Uvarint(p[1:])
+	grams := p[1+k : 1+k+int(g)]
+	if mayHoldGrams(grams, s, false) {
+		return true
+	}
+	if digits {
+		return false // not a template's word, nor in a word variable
+	}
+	if !complete {
+		return true
+	}
+	// A listed token holding s, lower-cased; the entries' length and count
+	// bytes between the tokens only add false positives.
+	var low [tokenize.MaxTokenLen]byte
+	if len(s) > len(low) {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		low[i] = lowerASCII(s[i])
+	}
+	return bytes.Contains(entries, low[:len(s)])
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -213,8 +214,11 @@ func TestCheckSummary(t *testing.T) {
 		{"\x01\x02\x04INFO\x02\x05ERROR\x01", 3, ""},
 		{"\x01\x02\x04INFO\x02\x05ERROR\x02", 3, "summary counts disagree with the block's rows"},
 		{"\x01\x01\x04INFO\x09", 3, "summary count above the block's rows"},
-		{"\x02\x02\x01a\x01\x01b\x02", 3, ""},
-		{"\x02\x02\x01b\x01\x01a\x02", 3, "summary tokens out of order"},
+		{"\x02\x02\x01a\x01\x01b\x02\x01\x00", 3, ""},
+		{"\x02\x02\x01a\x01\x01b\x02", 3, "truncated"},
+		{"\x02\x00\x02\x00", 3, "bad summary flag"},
+		{"\x02\x00\x01\x05abcde", 3, "bad summary bigram filter"},
+		{"\x02\x02\x01b\x01\x01a\x02\x01\x00", 3, "summary tokens out of order"},
 		{"\x02\x01\x01A\x01", 3, "bad summary token"},
 		{"\x02\x01\x012\x01", 3, "bad summary token"},
 		{"\x02\x01\x01a\x00", 3, "bad summary token"},
@@ -233,7 +237,7 @@ func TestCheckSummary(t *testing.T) {
 // failing, and a values summary accounts for every row.
 func FuzzSummary(f *testing.F) {
 	f.Add([]byte("\x01\x02\x04INFO\x02\x05ERROR\x01"), uint16(3))
-	f.Add([]byte("\x02\x03\x04from\x02\x04host\x01\x05retry\x03"), uint16(3))
+	f.Add([]byte("\x02\x03\x04from\x02\x04host\x01\x05retry\x03\x01\x00"), uint16(3))
 	f.Add([]byte("\x02\x01\x01a\x00"), uint16(1))
 	f.Fuzz(func(t *testing.T, b []byte, rows uint16) {
 		if rows == 0 || checkSummary(b, int(rows)) != "" || len(b) == 0 {
@@ -253,10 +257,87 @@ func FuzzSummary(f *testing.F) {
 				t.Fatalf("value counts %v sum to %d of %d rows", counts, sum, rows)
 			}
 		}
-		for _, w := range []string{"a", "from", "host", "zzz", "Retry"} {
+		for _, w := range []string{"a", "from", "host", "zzz", "Retry", "ost", "o1"} {
 			if n, ok := r.TokenRows("c", w); ok && (n < 0 || n > int(rows)) {
 				t.Fatalf("%s in %d rows of %d", w, n, rows)
 			}
+			r.ColumnMayContain("c", w)
 		}
 	})
+}
+
+// TestColumnMayContain: a substring some message holds is never ruled out
+// (every substring of every message's words, and a few more), and
+// substrings no message holds are, unless a template word the summary
+// cannot list (over MaxTokenLen bytes) might hold them. Non-ASCII words
+// are listed.
+func TestColumnMayContain(t *testing.T) {
+	gen := func(odd string) []event.Event {
+		evs := make([]event.Event, 2000)
+		for i := range evs {
+			evs[i] = event.Event{Time: int64(i + 1), Index: "app",
+				Message: fmt.Sprintf("%s stored blk_%d on host%d from USER%d in %d ms", []string{"BlockManager", "Cache", odd}[i%3], i*31, i%9, i%4, i%70)}
+		}
+		return evs
+	}
+	opts := DefaultWriteOptions()
+	opts.ZstdLevel = 3
+	for _, c := range []struct {
+		odd      string
+		complete bool
+	}{{"Store_x", true}, {"StoreÄx", true}, {"Store" + strings.Repeat("x", 70), false}} {
+		evs := gen(c.odd)
+		_, r := writeFirstBlock(t, evs, opts)
+		if _, _, ok, _ := r.ColumnTemplates(event.FieldMessage); !ok {
+			t.Fatal("messages are not a template column")
+		}
+		// Substrings of the words, and the same reversed (mostly absent).
+		needles := map[string]bool{"zz": true, "ockMana": true, "xyz1": true, "q": true, "Ä": true, "12": true, "ER1": true}
+		for _, e := range evs[:30] {
+			for _, w := range strings.Fields(e.Message) {
+				for i := 0; i < len(w); i++ {
+					for j := i + 1; j <= len(w) && j <= i+6; j++ {
+						b := []byte(w[i:j])
+						slices.Reverse(b)
+						needles[w[i:j]], needles[string(b)] = true, true
+					}
+				}
+			}
+		}
+		absent, ruledOut := 0, 0
+		for s := range needles {
+			held := false
+			for i := range evs {
+				held = held || strings.Contains(evs[i].Message, s)
+			}
+			may := r.ColumnMayContain(event.FieldMessage, s)
+			if held && !may {
+				t.Fatalf("%s: %q is in a message but ruled out", c.odd, s)
+			}
+			if !held {
+				absent++
+			}
+			if !may {
+				ruledOut++
+			}
+		}
+		// The summary lists words lower-cased: "ockmana" may be there.
+		for _, n := range []struct {
+			s   string
+			may bool
+		}{{"zz", !c.complete}, {"Qx", !c.complete}, {"ockmana", true}, {"ockMana", true}, {"xyz1", false}} {
+			if got := r.ColumnMayContain(event.FieldMessage, n.s); got != n.may {
+				t.Errorf("%s: %q may be there: %v, want %v", c.odd, n.s, got, n.may)
+			}
+		}
+		if c.complete && ruledOut*2 < absent {
+			t.Errorf("only %d of %d absent needles ruled out", ruledOut, absent)
+		}
+		if !r.ColumnMayContain(event.FieldMessage, "12") || !r.ColumnMayContain(event.FieldMessage, "a-b") {
+			t.Error("a number or a non-token string ruled out")
+		}
+		if r.ColumnMayContain("absent", "abc") {
+			t.Error("a column the block lacks may hold it")
+		}
+	}
 }
