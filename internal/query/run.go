@@ -228,8 +228,20 @@ func (s *scan) scanOptions() store.ScanOptions {
 // aggregate runs a stats pipe straight over the blocks: one aggregator per
 // concurrent callback, merged at the end.
 func (s *scan) aggregate(ctx context.Context, sc store.Scanner, p *pipeStats) ([]*Row, error) {
+	// One aggregator per concurrent callback, from a pool: a mutex around
+	// a free list was 16% of `* | stats count() by (service, level)` once
+	// summaries made each block a few counts. An aggregator the pool drops
+	// is still in all, so its counts still count.
 	var mu sync.Mutex
-	var free, all []*statsAgg
+	var all []*statsAgg
+	aggs := sync.Pool{New: func() any {
+		a := p.newAgg(s.budget)
+		mu.Lock()
+		all = append(all, a)
+		mu.Unlock()
+		return a
+	}}
+	counts := p.onlyCounts()
 	err := sc.Scan(ctx, s.scanOptions(), func(b store.Block) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -240,33 +252,13 @@ func (s *scan) aggregate(ctx context.Context, sc store.Scanner, p *pipeStats) ([
 		if !s.prepare(bc) {
 			return nil
 		}
-		get := func() *statsAgg {
-			mu.Lock()
-			defer mu.Unlock()
-			if n := len(free); n > 0 {
-				a := free[n-1]
-				free = free[:n-1]
-				return a
+		a := aggs.Get().(*statsAgg)
+		defer aggs.Put(a)
+		if counts && a.addSummary(bc, s.q.filter, s.minT, s.maxT) {
+			if s.budget.exceeded() {
+				return s.budget.err()
 			}
-			a := p.newAgg(s.budget)
-			all = append(all, a)
-			return a
-		}
-		put := func(a *statsAgg) {
-			mu.Lock()
-			free = append(free, a)
-			mu.Unlock()
-		}
-		if p.onlyCounts() {
-			a := get()
-			done := a.addSummary(bc, s.q.filter, s.minT, s.maxT)
-			put(a)
-			if done {
-				if s.budget.exceeded() {
-					return s.budget.err()
-				}
-				return nil
-			}
+			return nil
 		}
 		bm := bc.getBitmap()
 		defer bc.putBitmap(bm)
@@ -274,9 +266,7 @@ func (s *scan) aggregate(ctx context.Context, sc store.Scanner, p *pipeStats) ([
 		if err != nil || !ok {
 			return err
 		}
-		a := get()
 		a.addBlock(bc, bm)
-		put(a)
 		if s.budget.exceeded() {
 			return s.budget.err()
 		}

@@ -65,6 +65,9 @@ type Part struct {
 	cols    []colHeader // the columns of every block, block after block
 	blooms  []byte      // all of blooms.bin
 	version byte        // index.bin's format version
+	// jumps[c.jumps-1] is the letter table of column header c's tokens
+	// summary (summary.go), built by Open.
+	jumps []tokenJumps
 }
 
 // blockHeader locates one block; cols[colStart:colEnd] are its columns.
@@ -90,8 +93,10 @@ type colHeader struct {
 	// section to read first: everything but the variables.
 	headLen int
 	// sumOff and sumLen locate the column's summary in blooms.bin, right
-	// after its bloom (format 4, summary.go); sumLen 0: none.
+	// after its bloom (format 4, summary.go); sumLen 0: none. jumps, when
+	// positive, numbers its letter table in Part.jumps, from 1.
 	sumOff, sumLen int
+	jumps          int
 }
 
 // Open opens a part, reading its metadata and index (block headers and
@@ -286,7 +291,7 @@ func (p *Part) parseIndex(b []byte) string {
 					return "summary beyond blooms file"
 				}
 				c.sumOff, c.sumLen = bloomOff, int(sl)
-				if reason := checkSummary(p.blooms[bloomOff:bloomOff+int(sl)], h.rows); reason != "" {
+				if reason := p.openSummary(&c, h.rows); reason != "" {
 					return reason
 				}
 				bloomOff += int(sl)

@@ -17,7 +17,7 @@ import (
 // that some rows lack; a constant service.
 func summaryEvents(n int) []event.Event {
 	rng := rand.New(rand.NewPCG(7, 11))
-	words := []string{"Connection", "from", "FROM", "refused", "user_id", "naïve", "Straße", "retry", "K", strings.Repeat("x", 70)}
+	words := []string{"Connection", "from", "FROM", "refused", "user_id", "naïve", "Straße", "retry", "K", strings.Repeat("x", 70), "_init", "zone", "Zulu"}
 	levels := []string{"INFO", "WARN", "ERROR", ""}
 	evs := make([]event.Event, n)
 	for i := range evs {
@@ -246,6 +246,9 @@ func FuzzSummary(f *testing.F) {
 		p := &Part{version: formatVersion, blooms: b, colIDs: map[string]int{"c": 0},
 			cols:   []colHeader{{id: 0, sumOff: 0, sumLen: len(b)}},
 			blocks: []blockHeader{{rows: int(rows), colStart: 0, colEnd: 1}}}
+		if reason := p.openSummary(&p.cols[0], int(rows)); reason != "" {
+			t.Fatal(reason)
+		}
 		r := &BlockReader{}
 		r.Reset(p, 0)
 		if vals, counts, ok := r.ValueCounts("c", nil, nil); ok {
