@@ -101,7 +101,7 @@ func (a *statsAgg) addSummary(bc *blockCtx, filter filter, minT, maxT int64) boo
 			bv.vals, bv.counts = append(bv.vals, ""), append(bv.counts, uint32(bc.b.Rows()))
 			continue
 		}
-		if bv.vals, bv.counts, ok = sr.ValueCounts(f, bv.vals, bv.counts); !ok {
+		if bv.vals, bv.counts, ok = sr.ValueCounts(f, bv.vals, bv.counts); !ok || len(bv.vals) == 0 {
 			return false
 		}
 		if len(bv.vals) > 1 {
