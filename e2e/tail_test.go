@@ -619,6 +619,8 @@ func TestTailLoad(t *testing.T) {
 	for i := 0; i < min(seconds+1, loadSecondsMax); i++ {
 		bySec = append(bySec, st.bySecond[i].quantile(0.99).String())
 	}
+	t.Logf("latency from the server's arrival stamp (the events' timestamp: accepted → read): p50 %v p99 %v max %v",
+		st.accepted.quantile(0.5), st.accepted.quantile(0.99), st.accepted.quantile(1))
 	t.Logf("p99 by second of sending: %s", strings.Join(bySec, " "))
 	t.Logf("CPU-s by second, server/viewers/machine: %s", <-perSec)
 	t.Logf("every event checked: %d load events not the next one owed (gaps), %d of another service, %d cursors not above the one before", st.gaps.Load(), st.strays.Load(), st.disorder.Load())
