@@ -45,14 +45,15 @@ func queryMain(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "usage: logcaster query [flags] 'QUERY'\n\nexamples:\n  logcaster query 'level:ERROR service:payment'\n  logcaster query --since 24h '* | stats count() by (level)'\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		fs.Usage()
 		return errors.New("query: want exactly one QUERY argument (quote it)")
 	}
-	params := url.Values{"q": {fs.Arg(0)}, "limit": {strconv.Itoa(*limit)}}
+	params := url.Values{"q": {pos[0]}, "limit": {strconv.Itoa(*limit)}}
 	if *from != "" {
 		params.Set("start", *from)
 	} else if *since != "" {
@@ -80,6 +81,29 @@ func queryMain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return printTable(resp.Body, stdout, terminalWidth(), isTerminal(stdout))
+}
+
+// parseInterspersed parses fs's flags wherever they stand among args, as
+// users of logcli and kubectl expect (`logcaster query 'level:ERROR'
+// --since 1h`), and returns the other arguments in order; the flag
+// package alone stops at the first of them. After "--" every argument is
+// positional (a query that starts with '-').
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
 }
 
 func envOr(name, def string) string {

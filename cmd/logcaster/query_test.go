@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
+	"fmt"
+	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -73,6 +76,21 @@ func TestQueryCommand(t *testing.T) {
 		t.Errorf("stats output %q", got)
 	}
 
+	// Flags after the query, as the README's quick start writes them; a
+	// query that starts with '-' after "--".
+	for _, args := range [][]string{
+		{"level:ERROR", "--since", "3h", "--server", srv.URL, "--json"},
+		{"--server", srv.URL, "--since", "3h", "--json", "--", "-level:INFO"},
+	} {
+		out.Reset()
+		if err := queryMain(args, &out, &errb); err != nil {
+			t.Fatalf("%q: %v", args, err)
+		}
+		if n := strings.Count(out.String(), `"level":"ERROR"`); n != 2 || strings.Count(out.String(), "\n") != 2 {
+			t.Errorf("%q: output\n%s", args, out.String())
+		}
+	}
+
 	err := queryMain([]string{"--server", srv.URL, "level:ERROR AND )"}, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), `unexpected ")" at column 17: expected a filter`) {
 		t.Errorf("bad query: err = %v", err)
@@ -102,5 +120,35 @@ func TestTableFits(t *testing.T) {
 		if n := len([]rune(l)); n > 40 {
 			t.Errorf("line of %d characters: %q", n, l)
 		}
+	}
+}
+
+func TestParseInterspersed(t *testing.T) {
+	for _, c := range []struct {
+		args  []string
+		pos   string
+		since string
+		json  bool
+	}{
+		{[]string{"q"}, "[q]", "", false},
+		{[]string{"--since", "1h", "q"}, "[q]", "1h", false},
+		{[]string{"q", "--since", "1h", "--json"}, "[q]", "1h", true},
+		{[]string{"a", "--json", "b"}, "[a b]", "", true},
+		{[]string{"--json", "--", "-x", "--since"}, "[-x --since]", "", true},
+		{[]string{"a", "--", "--json"}, "[a --json]", "", false},
+		{nil, "[]", "", false},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		since := fs.String("since", "", "")
+		asJSON := fs.Bool("json", false, "")
+		pos, err := parseInterspersed(fs, c.args)
+		if err != nil || fmt.Sprint(pos) != c.pos || *since != c.since || *asJSON != c.json {
+			t.Errorf("%q: %v since %q json %v, err %v; want %s %q %v", c.args, pos, *since, *asJSON, err, c.pos, c.since, c.json)
+		}
+	}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if _, err := parseInterspersed(fs, []string{"q", "--nope"}); err == nil {
+		t.Error("an unknown flag after the query is accepted")
 	}
 }

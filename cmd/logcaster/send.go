@@ -48,10 +48,10 @@ func runSend(args []string) error {
 	server := fs.String("server", envOr("LOGCASTER_SEND_SERVER", "localhost:9999"), "server TCP lines address host:port (env LOGCASTER_SEND_SERVER)")
 	index := fs.String("index", "", "index of lines that name none (default: the server's)")
 	progress := fs.Bool("progress", stderrIsTerminal(), "show progress on stderr (default: when stderr is a terminal)")
-	if err := fs.Parse(args); err != nil {
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	files := fs.Args()
 
 	var total int64 // bytes of all files; 0 when reading stdin
 	for _, name := range files {

@@ -43,20 +43,17 @@ func tailMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "usage: logcaster tail [flags] ['QUERY']\n\nexamples:\n  logcaster tail 'level:ERROR'\n  logcaster tail --since 5m 'service:payment'\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	// The query may come before the flags.
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		args = append(args[1:len(args):len(args)], args[0])
-	}
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 1 {
+	if len(pos) > 1 {
 		fs.Usage()
 		return errors.New("tail: want at most one QUERY argument (quote it)")
 	}
 	q := "*"
-	if fs.NArg() == 1 {
-		q = fs.Arg(0)
+	if len(pos) == 1 {
+		q = pos[0]
 	}
 	colour := !*asJSON && isTerminal(stdout)
 	out := bufio.NewWriter(stdout)
