@@ -21,6 +21,40 @@ import (
 // TestTailLoad, issue 6's load benchmark, its sender process and the
 // max-ingest phases; the viewers it opens are in tail_load_test.go.
 
+// walSyncBuckets reads the cumulative buckets of the server's
+// logcaster_wal_sync_duration_seconds histogram, in their order.
+func walSyncBuckets(s *server) [][2]string {
+	var b [][2]string
+	for _, l := range strings.Split(s.get("/metrics"), "\n") {
+		rest, ok := strings.CutPrefix(l, `logcaster_wal_sync_duration_seconds_bucket{le="`)
+		if !ok {
+			continue
+		}
+		le, v, _ := strings.Cut(rest, `"} `)
+		b = append(b, [2]string{le, v})
+	}
+	return b
+}
+
+// walSyncDelta prints how many group commits of the run fell in each
+// bucket of the histogram: "<=le: n".
+func walSyncDelta(before, after [][2]string) string {
+	var out []string
+	prev := 0.0
+	for i, a := range after {
+		v, _ := strconv.ParseFloat(a[1], 64)
+		if i < len(before) {
+			w, _ := strconv.ParseFloat(before[i][1], 64)
+			v -= w
+		}
+		if n := v - prev; n > 0 {
+			out = append(out, fmt.Sprintf("<=%ss: %.0f", a[0], n))
+		}
+		prev = v
+	}
+	return strings.Join(out, ", ")
+}
+
 // ingestedTotal sums logcaster_ingested_events_total over its labels.
 func ingestedTotal(s *server) int64 {
 	var n int64
@@ -159,6 +193,7 @@ func TestTailLoad(t *testing.T) {
 	mergeTook, dirty, syncStart := time.Since(mergeStart), meminfoKiB("Dirty"), time.Now()
 	syscall.Sync()
 	t.Logf("before the run: force_merge %v, sync(2) %v (%d KiB dirty)", mergeTook.Round(time.Millisecond), time.Since(syncStart).Round(time.Millisecond), dirty)
+	syncs0 := walSyncBuckets(s)
 	srvCPU, selfCPU, busy := cpuSeconds(serverPid), cpuSeconds("self"), machineBusy()
 	srvWrites, selfReads := ioCount(serverPid, "syscw"), ioCount("self", "syscr")
 	// The senders run in a process of their own: among this process's
@@ -251,6 +286,7 @@ func TestTailLoad(t *testing.T) {
 	// machine.
 	t.Logf("CPU over that run: server %.1f s (%.2f us a delivery), this test's viewers %.1f s, the sender %.1f s; the machine was busy %.1f s, %.1f s of it other processes",
 		srvCPU, srvCPU*1e6/float64(max(got, 1)), selfCPU, senderCPU, busy, busy-srvCPU-selfCPU-senderCPU)
+	t.Logf("WAL group commits (write and fsync) during the run, by duration: %s", walSyncDelta(syncs0, walSyncBuckets(s)))
 	t.Logf("server write(2)s %.0f/s (%.1f deliveries each), viewers' read(2)s %.0f/s", float64(srvWrites)/elapsed.Seconds(), float64(got)/float64(max(srvWrites, 1)), float64(selfReads)/elapsed.Seconds())
 
 	if out := os.Getenv("LOGCASTER_TAIL_PROFILE_MAX"); out != "" {
