@@ -74,18 +74,15 @@ func putBlockEncoder(e *blockEncoder) {
 // blockEncoder is the scratch of one encoding goroutine, reused from block
 // to block.
 type blockEncoder struct {
-	codec    Codec
-	level    int
-	noBlooms bool
-	raw      []byte
-	set      hashSet
-	dictIdx  map[string]int
-	dict     []string
-	codes    []byte
-	tmpl     templateEncoder
-	// enc is the encoding encodeColumn chose for the last column, whose
-	// summary follows its bloom.
-	enc       byte
+	codec     Codec
+	level     int
+	noBlooms  bool
+	raw       []byte
+	set       hashSet
+	dictIdx   map[string]int
+	dict      []string
+	codes     []byte
+	tmpl      templateEncoder
 	tokens    tokenCounter
 	sumCounts [maxDictLen]uint32
 }
@@ -120,7 +117,8 @@ func (e *blockEncoder) encode(j *blockJob) {
 		}
 		e.set.reset()
 		var headLen int
-		e.raw, headLen = e.encodeColumn(e.raw[:0], c.vals, c.bytes)
+		var enc byte
+		e.raw, headLen, enc = e.encodeColumn(e.raw[:0], c.vals, c.bytes)
 		if len(e.raw) > maxSectionRaw {
 			j.err = fmt.Errorf("column %q of a block is %d bytes, over the %d limit", c.name, len(e.raw), maxSectionRaw)
 			break
@@ -135,7 +133,7 @@ func (e *blockEncoder) encode(j *blockJob) {
 			j.blooms = appendBloom(j.blooms, e.set.keys)
 		}
 		sstart := len(j.blooms)
-		j.blooms = e.appendSummary(j.blooms, j.rows)
+		j.blooms = e.appendSummary(j.blooms, enc, j.rows)
 		j.cols = append(j.cols, encodedCol{
 			name:     c.name,
 			secLen:   len(j.data) - start,
@@ -160,12 +158,12 @@ const maxDictAvgLen = 48
 // tokens of the values to e.set. Dictionary and constant columns tokenize
 // each distinct value once. A template column comes back framed as a whole
 // section, to be stored as it is, with the length of its head (headLen >
-// 0); the others raw.
-func (e *blockEncoder) encodeColumn(dst []byte, vals []string, size int) (out []byte, headLen int) {
+// 0); the others raw. enc is the encoding chosen (encDict for const too),
+// which decides the column's summary.
+func (e *blockEncoder) encodeColumn(dst []byte, vals []string, size int) (out []byte, headLen int, enc byte) {
 	if size <= maxDictAvgLen*len(vals) {
 		if out, ok := e.encodeDict(dst, vals); ok {
-			e.enc = encDict
-			return out, 0
+			return out, 0, encDict
 		}
 	}
 	if e.codec == CodecZstd {
@@ -174,11 +172,9 @@ func (e *blockEncoder) encodeColumn(dst []byte, vals []string, size int) (out []
 			set = nil
 		}
 		if out, headLen, ok := e.tmpl.appendTemplates(dst, vals, size, e.codec, e.level, set); ok {
-			e.enc = encTemplate
-			return out, headLen
+			return out, headLen, encTemplate
 		}
 	}
-	e.enc = encPlain
 	prev := ""
 	for i, v := range vals {
 		// Neighbouring rows often repeat a value (a trace's id, a host).
@@ -190,7 +186,7 @@ func (e *blockEncoder) encodeColumn(dst []byte, vals []string, size int) (out []
 		}
 		prev = v
 	}
-	return appendPlain(dst, vals), 0
+	return appendPlain(dst, vals), 0, encPlain
 }
 
 // encodeDict appends vals as const or dict when they have at most
@@ -230,10 +226,11 @@ func (e *blockEncoder) encodeDict(dst []byte, vals []string) ([]byte, bool) {
 }
 
 // appendSummary appends the summary of the column encodeColumn just
-// encoded, if its encoding has one: a const or dict column's values, a
-// template column's tokens (summary.go).
-func (e *blockEncoder) appendSummary(dst []byte, rows int) []byte {
-	switch e.enc {
+// encoded as enc (encDict standing for const too), if that encoding has
+// one: a const or dict column's values, a template column's tokens
+// (summary.go).
+func (e *blockEncoder) appendSummary(dst []byte, enc byte, rows int) []byte {
+	switch enc {
 	case encDict:
 		codes := e.codes
 		if len(e.dict) == 1 {

@@ -199,21 +199,12 @@ func validKey(s string) bool {
 // ASCII case (query's tokenMatcher), so exactly when its template lists
 // it; a word with other bytes is left to the other paths.
 func summaryToken(tok string, low *[tokenize.MaxTokenLen]byte) ([]byte, bool) {
-	if len(tok) > tokenize.MaxTokenLen {
-		return nil, false
-	}
 	for i := 0; i < len(tok); i++ {
-		c := tok[i]
-		switch {
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		case 'a' <= c && c <= 'z' || c == '_':
-		default:
+		if c := tok[i]; c >= 0x80 || !tokenize.IsTokenByte(c) {
 			return nil, false
 		}
-		low[i] = c
 	}
-	return low[:len(tok)], len(tok) > 0
+	return summaryKey(tok, low) // no digit, lower-cased
 }
 
 // checkSummary checks a summary of a block of rows rows as Open reads it,
@@ -371,12 +362,18 @@ func (r *BlockReader) TokenRows(name, word string) (n int, ok bool) {
 
 // tokenJumps is the letter table of a tokens summary: entry i is the
 // offset, from the first entry, of the first token starting at or after
-// letter slot i ('_', then 'a'..'z'); the last is where tokens of other
-// bytes (non-ASCII) start. Open builds it, so TokenRows scans one
-// letter's tokens (1/20 of them) instead of all.
-type tokenJumps [letterSlots + 1]uint32
+// letter slot i ('_', then 'a'..'z'); entry letterSlots is where tokens
+// of other bytes (non-ASCII) start, and entriesEnd where the entries end.
+// Open builds it, so TokenRows scans one letter's tokens (1/20 of them)
+// instead of all, and ColumnMayContain finds the bigrams without a walk.
+type tokenJumps [entriesEnd + 1]uint32
 
-const letterSlots = 27
+// letterSlots is the number of letter slots; the table's last entry,
+// entriesEnd, is where the entries end and the flag and bigrams begin.
+const (
+	letterSlots = 27
+	entriesEnd  = letterSlots + 1
+)
 
 // letterSlot numbers the first byte of a listed ASCII word: '_' 0, 'a'..'z'
 // 1..26.
@@ -407,7 +404,7 @@ func letterJumps(sum []byte) tokenJumps {
 		_, k = binary.Uvarint(entries[off:])
 		off += k
 	}
-	for ; slot <= letterSlots; slot++ {
+	for ; slot <= entriesEnd; slot++ {
 		j[slot] = uint32(off)
 	}
 	return j
@@ -443,17 +440,11 @@ func (r *BlockReader) ColumnMayContain(name, s string) bool {
 	if !ok || !letters {
 		return true // no summary, or s may be a number
 	}
-	// The flag and the bigrams follow the entries: walk past them.
-	n, k := binary.Uvarint(b) // checked by Open
-	entries := b[k:]
-	p := entries
-	for range n {
-		l, k := binary.Uvarint(p)
-		p = p[k+int(l):]
-		_, k = binary.Uvarint(p)
-		p = p[k:]
-	}
-	entries = entries[:len(entries)-len(p)]
+	// The flag and the bigrams follow the entries, which end where the
+	// letter table says.
+	_, k := binary.Uvarint(b) // checked by Open
+	end := k + int(r.p.jumps[c.jumps-1][entriesEnd])
+	entries, p := b[k:end], b[end:]
 	complete := p[0] == 1
 	g, k := binary.Uvarint(p[1:])
 	grams := p[1+k : 1+k+int(g)]
@@ -469,18 +460,6 @@ func (r *BlockReader) ColumnMayContain(name, s string) bool {
 	// A listed token holding s, lower-cased; the entries' length and count
 	// bytes between the tokens only add false positives.
 	var low [tokenize.MaxTokenLen]byte
-	if len(s) > len(low) {
-		return true
-	}
-	for i := 0; i < len(s); i++ {
-		low[i] = lowerASCII(s[i])
-	}
-	return bytes.Contains(entries, low[:len(s)])
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
+	key, ok := summaryKey(s, &low)
+	return !ok || bytes.Contains(entries, key)
 }
