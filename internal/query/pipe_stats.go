@@ -206,8 +206,7 @@ func (a *statsAgg) addBlock(bc *blockCtx, bm *bitmap) {
 			// span about 20 minutes each, so with _time:1h most are; the
 			// decoding was a third of `level:ERROR | stats count() by
 			// (_time:1h)`.
-			if minT, maxT := bc.b.TimeRange(); p.step > 0 && !bc.tsOK &&
-				minT-mod(minT, int64(p.step)) == maxT-mod(maxT, int64(p.step)) {
+			if minT, maxT := bc.b.TimeRange(); !bc.tsOK && p.inOneBucket(minT, maxT) {
 				n := bc.b.Rows()
 				if len(a.oneBucket) < n || a.oneBucket[0] != minT {
 					a.oneBucket = slices.Grow(a.oneBucket[:0], n)[:n]
@@ -480,7 +479,7 @@ func (a *statsAgg) fillIDs(bm *bitmap, ts []int64, step int64) bool {
 					i := wi*64 + bits.TrailingZeros64(w)
 					w &= w - 1
 					if t := ts[i]; t < lo || t > hi {
-						b := t - mod(t, step)
+						b := bucketOf(t, step)
 						lo, hi = b, b+step-1
 						if step <= 0 {
 							hi = lo
@@ -628,7 +627,7 @@ func (a *statsAgg) groupOf(ts []int64, step int64, i int) *statsGroup {
 	var bucket int64
 	for j, col := range a.keyCol {
 		if a.p.by[j] == timeField {
-			bucket = ts[i] - mod(ts[i], step)
+			bucket = bucketOf(ts[i], step)
 			keyVals = append(keyVals, "")
 			continue
 		}
@@ -639,6 +638,16 @@ func (a *statsAgg) groupOf(ts []int64, step int64, i int) *statsGroup {
 		keyVals = append(keyVals, v)
 	}
 	return a.groupOfValues(keyVals, bucket)
+}
+
+// bucketOf is the start of the _time bucket of step that holds t.
+func bucketOf(t, step int64) int64 { return t - mod(t, step) }
+
+// inOneBucket reports whether the times minT..maxT (a block's) lie in one
+// _time bucket, so that its rows need no timestamps to be grouped.
+func (p *pipeStats) inOneBucket(minT, maxT int64) bool {
+	step := int64(p.step)
+	return step > 0 && bucketOf(minT, step) == bucketOf(maxT, step)
 }
 
 func mod(a, b int64) int64 {

@@ -241,7 +241,6 @@ func (s *scan) aggregate(ctx context.Context, sc store.Scanner, p *pipeStats) ([
 		mu.Unlock()
 		return a
 	}}
-	counts := p.onlyCounts()
 	err := sc.Scan(ctx, s.scanOptions(), func(b store.Block) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -254,7 +253,7 @@ func (s *scan) aggregate(ctx context.Context, sc store.Scanner, p *pipeStats) ([
 		}
 		a := aggs.Get().(*statsAgg)
 		defer aggs.Put(a)
-		if counts && a.addSummary(bc, s.q.filter, s.minT, s.maxT) {
+		if a.addSummary(bc, s.q.filter, s.minT, s.maxT) { // count-only stats
 			if s.budget.exceeded() {
 				return s.budget.err()
 			}

@@ -93,11 +93,10 @@ func (a *statsAgg) addSummary(bc *blockCtx, filter filter, minT, maxT int64) boo
 		bv := &a.byVals[j]
 		bv.vals, bv.counts = bv.vals[:0], bv.counts[:0]
 		if f == timeField {
-			step := int64(p.step)
-			if step <= 0 || bmin-mod(bmin, step) != bmax-mod(bmax, step) {
+			if !p.inOneBucket(bmin, bmax) {
 				return false
 			}
-			bucket = bmin - mod(bmin, step)
+			bucket = bucketOf(bmin, int64(p.step))
 			bv.vals, bv.counts = append(bv.vals, ""), append(bv.counts, uint32(bc.b.Rows()))
 			continue
 		}
