@@ -3,7 +3,6 @@ package part
 import (
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -156,17 +155,7 @@ func TestSummariesOfS2Parts(t *testing.T) {
 // from user(i%7) took 3i ms, level ERROR every fifth, else INFO): it has
 // no summaries, and merged into format 4 it has them.
 func TestReadFormat3(t *testing.T) {
-	old, err := Open("testdata/format3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer old.Close()
-	if old.Meta().Format != 3 || old.Meta().Rows != 300 {
-		t.Fatalf("format %d, %d rows; want format 3, 300 rows", old.Meta().Format, old.Meta().Rows)
-	}
-	if err := old.Verify(); err != nil {
-		t.Fatal(err)
-	}
+	old := openFixture(t, "format3", 3)
 	r := GetBlockReader()
 	defer PutBlockReader(r)
 	r.Reset(old, 0)
@@ -181,18 +170,7 @@ func TestReadFormat3(t *testing.T) {
 		t.Fatal("token counts in a format-3 part")
 	}
 
-	dir := filepath.Join(t.TempDir(), "merged")
-	opts := DefaultWriteOptions()
-	opts.ZstdLevel = 3
-	if _, err := Merge(dir, []*Part{old}, Meta{Generation: 2}, opts); err != nil {
-		t.Fatal(err)
-	}
-	p, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	r.Reset(p, 0)
+	r.Reset(mergeFixture(t, old), 0)
 	vals, counts, ok := r.ValueCounts(event.FieldLevel, nil, nil)
 	if !ok || fmt.Sprint(vals, counts) != "[ERROR INFO] [60 240]" {
 		t.Fatalf("merged level counts %q %v %v", vals, counts, ok)

@@ -152,17 +152,7 @@ func TestTemplateNotForFlushes(t *testing.T) {
 // request i from user(i%7) took 3i ms) and merges it into a format-3 part,
 // whose messages are then a template column with the same values.
 func TestReadFormat2(t *testing.T) {
-	old, err := Open("testdata/format2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer old.Close()
-	if old.Meta().Format != 2 || old.Meta().Rows != 300 {
-		t.Fatalf("format %d, %d rows; want format 2, 300 rows", old.Meta().Format, old.Meta().Rows)
-	}
-	if err := old.Verify(); err != nil {
-		t.Fatal(err)
-	}
+	old := openFixture(t, "format2", 2)
 	want := func(i int) string { return fmt.Sprintf("request %d from user%d took %d ms", i, i%7, i*3) }
 	check := func(p *Part, templated bool) {
 		t.Helper()
@@ -186,23 +176,47 @@ func TestReadFormat2(t *testing.T) {
 		}
 	}
 	check(old, false)
+	check(mergeFixture(t, old), true)
+}
 
+// openFixture opens testdata/name, a part of 300 rows that the writer of
+// an older format made, and checks its format and checksums.
+func openFixture(t *testing.T, name string, format int) *Part {
+	t.Helper()
+	p, err := Open(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	if p.Meta().Format != format || p.Meta().Rows != 300 {
+		t.Fatalf("format %d, %d rows; want format %d, 300 rows", p.Meta().Format, p.Meta().Rows, format)
+	}
+	if err := p.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// mergeFixture merges old into a part of the current format and checks
+// that part's format and checksums.
+func mergeFixture(t *testing.T, old *Part) *Part {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "merged")
 	opts := DefaultWriteOptions()
 	opts.ZstdLevel = 3
-	if _, err := Merge(dir, []*Part{old}, Meta{Generation: 1}, opts); err != nil {
+	if _, err := Merge(dir, []*Part{old}, Meta{Generation: old.Meta().Generation + 1}, opts); err != nil {
 		t.Fatal(err)
 	}
 	p, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	t.Cleanup(func() { p.Close() })
 	if p.Meta().Format != formatVersion {
 		t.Fatalf("merged format %d, want %d", p.Meta().Format, formatVersion)
 	}
 	if err := p.Verify(); err != nil {
 		t.Fatal(err)
 	}
-	check(p, true)
+	return p
 }
