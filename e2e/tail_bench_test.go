@@ -380,9 +380,36 @@ func TestTailLoadSender(t *testing.T) {
 		sendMax(t, addr, n, tailLoadParam("LOGCASTER_TAIL_SEND_SERVICES", 0), conns)
 		return
 	}
-	var wg sync.WaitGroup
 	var sent atomic.Int64
 	start := time.Now()
+	sendEach(t, addr, conns, func(c int, conn net.Conn) error {
+		per := rate / conns / 100 // lines every 10 ms
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		var buf []byte
+		n := 0
+		for time.Since(start) < time.Duration(seconds)*time.Second {
+			<-tick.C
+			buf = buf[:0]
+			now := time.Now().UnixNano()
+			for i := 0; i < per; i++ {
+				buf = loadLine(buf, now, loadService(n, c), "load", c, n)
+				n++
+			}
+			if _, err := conn.Write(buf); err != nil {
+				return err
+			}
+		}
+		sent.Add(int64(n))
+		return nil
+	})
+	fmt.Printf("SENT %d SECONDS %.3f\n", sent.Load(), time.Since(start).Seconds())
+}
+
+// sendEach runs send on conns TCP connections to addr at once, one
+// goroutine each, and waits for all; errors fail the test.
+func sendEach(t *testing.T, addr string, conns int, send func(c int, conn net.Conn) error) {
+	var wg sync.WaitGroup
 	for c := 0; c < conns; c++ {
 		wg.Add(1)
 		go func() {
@@ -393,29 +420,12 @@ func TestTailLoadSender(t *testing.T) {
 				return
 			}
 			defer conn.Close()
-			per := rate / conns / 100 // lines every 10 ms
-			tick := time.NewTicker(10 * time.Millisecond)
-			defer tick.Stop()
-			var buf []byte
-			n := 0
-			for time.Since(start) < time.Duration(seconds)*time.Second {
-				<-tick.C
-				buf = buf[:0]
-				now := time.Now().UnixNano()
-				for i := 0; i < per; i++ {
-					buf = loadLine(buf, now, loadService(n, c), "load", c, n)
-					n++
-				}
-				if _, err := conn.Write(buf); err != nil {
-					t.Error(err)
-					return
-				}
+			if err := send(c, conn); err != nil {
+				t.Error(err)
 			}
-			sent.Add(int64(n))
 		}()
 	}
 	wg.Wait()
-	fmt.Printf("SENT %d SECONDS %.3f\n", sent.Load(), time.Since(start).Seconds())
 }
 
 // sendMax sends n events over conns connections as fast as they go, over
@@ -434,22 +444,9 @@ func sendMax(t *testing.T, addr string, n, services, conns int) {
 		}
 	}
 	fmt.Printf("START %d\n", time.Now().UnixNano())
-	var wg sync.WaitGroup
-	for c := range bufs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer conn.Close()
-			if _, err := conn.Write(bufs[c]); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	sendEach(t, addr, conns, func(c int, conn net.Conn) error {
+		_, err := conn.Write(bufs[c])
+		return err
+	})
 	fmt.Printf("SENT %d\n", n)
 }
