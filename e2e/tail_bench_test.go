@@ -25,15 +25,23 @@ import (
 // logcaster_wal_sync_duration_seconds histogram, in their order.
 func walSyncBuckets(s *server) [][2]string {
 	var b [][2]string
-	for _, l := range strings.Split(s.get("/metrics"), "\n") {
-		rest, ok := strings.CutPrefix(l, `logcaster_wal_sync_duration_seconds_bucket{le="`)
-		if !ok {
-			continue
-		}
+	for _, rest := range metricLines(s, `logcaster_wal_sync_duration_seconds_bucket{le="`) {
 		le, v, _ := strings.Cut(rest, `"} `)
 		b = append(b, [2]string{le, v})
 	}
 	return b
+}
+
+// metricLines returns what follows prefix on each line of the server's
+// /metrics that starts with it.
+func metricLines(s *server, prefix string) []string {
+	var out []string
+	for _, l := range strings.Split(s.get("/metrics"), "\n") {
+		if rest, ok := strings.CutPrefix(l, prefix); ok {
+			out = append(out, rest)
+		}
+	}
+	return out
 }
 
 // walSyncDelta prints how many group commits of the run fell in each
@@ -58,11 +66,8 @@ func walSyncDelta(before, after [][2]string) string {
 // ingestedTotal sums logcaster_ingested_events_total over its labels.
 func ingestedTotal(s *server) int64 {
 	var n int64
-	for _, l := range strings.Split(s.get("/metrics"), "\n") {
-		if !strings.HasPrefix(l, "logcaster_ingested_events_total{") {
-			continue
-		}
-		f := strings.Fields(l)
+	for _, rest := range metricLines(s, "logcaster_ingested_events_total{") {
+		f := strings.Fields(rest)
 		v, _ := strconv.ParseFloat(f[len(f)-1], 64)
 		n += int64(v)
 	}
