@@ -129,9 +129,11 @@ type Hub struct {
 	frames []byte
 	// rowFields is render's scratch row (under subMu).
 	rowFields []event.Field
-	// fills bounds the resumes reading the store at once; writers the
-	// streams writing at once (Options.Writers).
-	fills, writers chan struct{}
+	// fills bounds the resumes reading the store at once.
+	fills chan struct{}
+	// flusher is the queue of streams due to be written by the hub's
+	// writers (flusher.go).
+	flusher flusher
 
 	limMu    sync.Mutex
 	open     int
@@ -190,7 +192,7 @@ func NewHub(opts Options, epoch time.Time) (*Hub, error) {
 		// Two fills at once: a mass reconnect after a restart reads the
 		// store a few viewers at a time instead of starving ingest.
 		fills:   make(chan struct{}, 2),
-		writers: make(chan struct{}, opts.Writers),
+		flusher: flusher{wake: make(chan struct{}, 1)},
 		wake:    make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 
@@ -207,6 +209,9 @@ func NewHub(opts Options, epoch time.Time) (*Hub, error) {
 		h.lastViewer = newest
 	}
 	go h.match()
+	for range opts.Writers {
+		go h.write()
+	}
 	return h, nil
 }
 

@@ -193,7 +193,7 @@ func (h *Hub) deliver(g *group, ents []*entry, rows []int) {
 
 // overloadFor is how long after a shed the hub counts as overloaded, and
 // overloadBackoff how many times FlushInterval a stream then waits
-// between writes (see stream.run).
+// between writes (see Subscription.due).
 const (
 	overloadFor     = time.Second
 	overloadBackoff = 4

@@ -48,16 +48,15 @@ type Options struct {
 	SinceRows int
 	// FlushInterval is the least time between two writes of one stream:
 	// events arriving meanwhile go out together, so thousands of viewers
-	// cost a write each per interval rather than one per group commit.
+	// cost a write each per interval rather than one per group commit. A
+	// stream that has been quiet that long writes its next event at once.
 	FlushInterval time.Duration
-	// Writers is how many streams write at once; the others wait parked.
-	// Thousands of runnable stream goroutines otherwise crowd the
-	// scheduler's queues and ingest gets a slot in thousands: with 5,000
-	// busy viewers, max TCP ingest fell to 2% of its rate without them
-	// while no viewer was ever told it dropped anything. One a core: on two
-	// cores TestTailLoad's p99 latency was 171-266 ms (median 244) in seven
-	// runs at one a core, 205-280 ms (median 253) in five at two a core;
-	// the runs spread widely, so the difference is small.
+	// Writers is how many goroutines write the streams (flusher.go), each
+	// stream as its write comes due. Streams never compete for the CPU as
+	// thousands of runnable goroutines, which would crowd ingest out of
+	// the scheduler's queues: with 5,000 busy viewers and a goroutine
+	// writing each, max TCP ingest once fell to 2% of its rate without
+	// them. One a core.
 	Writers int
 	// WriteTimeout bounds one stream's write: a viewer whose connection
 	// accepts nothing for that long is cut off (it resumes exactly from

@@ -282,12 +282,12 @@ func TestHeartbeatOnQuietStream(t *testing.T) {
 }
 
 // TestStuckViewerIsCutOff: a viewer that stops reading is cut off once a
-// write has waited WriteTimeout, giving back its writer slot and its
-// limit; a viewer that reads gets everything meanwhile.
+// write has waited WriteTimeout, freeing the writer and its limit; a
+// viewer that reads gets everything meanwhile.
 func TestStuckViewerIsCutOff(t *testing.T) {
 	opts := DefaultOptions()
 	opts.WriteTimeout = 300 * time.Millisecond
-	opts.Writers = 1 // the stuck viewer would otherwise block the only slot
+	opts.Writers = 1 // the stuck viewer's writes hold up the only writer
 	opts.BufferEvents = 1 << 20
 	e := newEnv(t, opts, nil)
 	stuck, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -124,7 +125,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, ws bool) {
 	// sized for requests; its own limits are MaxDuration and Idle.
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
-	st := &stream{h: h, w: w, rc: rc, sub: sub, ctx: r.Context()}
+	st := &stream{h: h, w: w, rc: rc, sub: sub, ctx: r.Context(), broken: make(chan struct{})}
 	if ws {
 		conn, err := websocket.Accept(w, r, nil)
 		if err != nil {
@@ -195,6 +196,19 @@ type stream struct {
 	wctx context.Context
 	// deadline is the SSE connection's write deadline (see flush).
 	deadline time.Time
+
+	// wmu is held by whoever writes to the connection: one of the hub's
+	// writers (writeDue) or the stream's own goroutine (heartbeats, the
+	// end); done, under it, is set once the stream has ended, after which
+	// nothing may touch the ResponseWriter.
+	wmu  sync.Mutex
+	done bool
+	// broken is closed when a writer's write failed (st.err): the stream
+	// then ends.
+	broken chan struct{}
+	// wroteAt is when a writer last wrote events (unix ns), for the idle
+	// cut-off and the heartbeat.
+	wroteAt atomic.Int64
 }
 
 func (st *stream) flush() error {
@@ -444,6 +458,11 @@ func (st *stream) drain() (wrote bool, dropFrom uint64, dropped bool) {
 // cursor to resume from.
 func (st *stream) end(typ, reason string) {
 	resume := st.sub.Close()
+	st.wmu.Lock()
+	defer st.wmu.Unlock()
+	if st.err != nil {
+		return // the connection is broken
+	}
 	if _, from, dropped := st.drain(); dropped {
 		// The events lost just before the end come first.
 		resume = from
@@ -452,45 +471,73 @@ func (st *stream) end(typ, reason string) {
 	_ = st.flush()
 }
 
-// acquire takes one of the hub's writer slots (see Options.Writers),
-// waiting parked rather than runnable; false when ctx ends first.
-func (st *stream) acquire(ctx context.Context) bool {
-	select {
-	case st.h.hub.writers <- struct{}{}:
-		return true
-	case <-ctx.Done():
-		return false
+// writeDue is a hub writer's turn at the stream (flusher.go): it writes
+// what the subscription has queued, within the hub's WriteTimeout. A
+// viewer whose connection takes nothing for that long is cut off (it
+// resumes from its cursor). When the stream is being written already (a
+// heartbeat, or another writer stuck on a slow viewer), the turn is put
+// off by FlushInterval instead of waiting, so a writer never waits for one
+// stream while the others are due.
+func (st *stream) writeDue() {
+	if !st.wmu.TryLock() {
+		st.h.hub.flusher.schedule(st, time.Now().Add(max(st.h.hub.opts.FlushInterval, time.Millisecond)).UnixNano())
+		return
 	}
-}
-
-func (st *stream) release() { <-st.h.hub.writers }
-
-// writeQueued writes what the subscription has queued within the hub's
-// WriteTimeout: a viewer whose connection takes nothing for that long is
-// cut off (it resumes from its cursor) instead of holding a writer slot.
-func (st *stream) writeQueued() (wrote bool, err error) {
-	timeout := st.h.hub.opts.WriteTimeout
+	defer st.wmu.Unlock()
+	if st.done || st.err != nil {
+		return
+	}
 	if st.ws != nil {
-		wctx, cancel := context.WithTimeout(st.ctx, timeout)
+		wctx, cancel := context.WithTimeout(st.ctx, st.h.hub.opts.WriteTimeout)
 		defer cancel()
 		st.wctx = wctx
 		defer func() { st.wctx = nil }()
 	}
-	wrote, _, _ = st.drain()
-	if st.err != nil {
-		return wrote, st.err
+	wrote, _, _ := st.drain()
+	if st.err == nil {
+		st.err = st.flush()
 	}
-	return wrote, st.flush()
+	if st.err != nil {
+		close(st.broken)
+		return
+	}
+	if wrote {
+		st.wroteAt.Store(time.Now().UnixNano())
+	}
 }
 
+// run serves the stream once it is live: the hub's writers write its
+// events (writeDue); this goroutine ends it at its maximum duration, when
+// idle, when the server shuts down or the viewer goes, and writes its
+// heartbeats.
 func (st *stream) run(ctx context.Context) {
+	defer func() {
+		st.sub.attach(nil)
+		st.wmu.Lock()
+		st.done = true
+		st.wmu.Unlock()
+	}()
 	opts := st.h.hub.opts
 	// One timer serves the maximum duration, the idle cut-off and the
 	// heartbeat: with 5,000 streams, a select over three more timer
 	// channels was a sixth of the server's CPU.
-	now := time.Now()
-	endAt, idleAt, hbAt := now.Add(opts.MaxDuration), now.Add(opts.Idle), now.Add(opts.Heartbeat)
-	next := func() time.Duration {
+	start := time.Now()
+	endAt, beatAt := start.Add(opts.MaxDuration), start
+	// next returns when the stream is idle (no event written for Idle)
+	// and when its next heartbeat is due (Heartbeat after the last write
+	// or heartbeat).
+	next := func() (idleAt, hbAt time.Time) {
+		last := start
+		if w := st.wroteAt.Load(); w > last.UnixNano() {
+			last = time.Unix(0, w)
+		}
+		if beatAt.After(last) {
+			return last.Add(opts.Idle), beatAt.Add(opts.Heartbeat)
+		}
+		return last.Add(opts.Idle), last.Add(opts.Heartbeat)
+	}
+	wait := func() time.Duration {
+		idleAt, hbAt := next()
 		t := endAt
 		if idleAt.Before(t) {
 			t = idleAt
@@ -500,38 +547,15 @@ func (st *stream) run(ctx context.Context) {
 		}
 		return time.Until(t)
 	}
-	timer := time.NewTimer(next())
+	st.sub.attach(st)
+	timer := time.NewTimer(wait())
 	defer timer.Stop()
 	const resume = "; reconnect with Last-Event-ID or ?cursor= set to resume_cursor to resume"
 	for {
 		select {
-		case <-st.sub.Notify():
-			if !st.acquire(ctx) {
-				return
-			}
-			wrote, err := st.writeQueued()
-			st.release()
-			if err != nil {
-				return
-			}
-			if wrote {
-				now := time.Now()
-				idleAt, hbAt = now.Add(opts.Idle), now.Add(opts.Heartbeat)
-			}
-			// Listen again only after FlushInterval, so that what arrives
-			// meanwhile goes out in one write (see Options); a shutdown or
-			// a client gone is noticed that much later. While the hub sheds
-			// (the machine cannot keep up with ingest), streams write
-			// overloadBackoff times less often: fewer, larger writes, and
-			// the queues overflowing into dropped notices, leave the CPU
-			// to ingest.
-			if st.h.hub.overloaded() {
-				time.Sleep(overloadBackoff * opts.FlushInterval)
-			} else {
-				time.Sleep(opts.FlushInterval)
-			}
 		case <-timer.C:
 			now := time.Now()
+			idleAt, hbAt := next()
 			switch {
 			case !now.Before(endAt):
 				st.end("end", "the stream reached its maximum duration of "+opts.MaxDuration.String()+resume)
@@ -540,15 +564,20 @@ func (st *stream) run(ctx context.Context) {
 				st.end("idle", "no event matched for "+opts.Idle.String()+resume)
 				return
 			case !now.Before(hbAt):
+				st.wmu.Lock()
 				st.heartbeat()
-				if st.flush() != nil {
+				err := st.flush()
+				st.wmu.Unlock()
+				if err != nil {
 					return
 				}
-				hbAt = now.Add(opts.Heartbeat)
+				beatAt = now
 			}
-			timer.Reset(next())
+			timer.Reset(wait())
 		case <-st.h.hub.Done():
 			st.end("end", "the server is shutting down"+resume)
+			return
+		case <-st.broken:
 			return
 		case <-ctx.Done():
 			return

@@ -17,11 +17,17 @@ type Subscription struct {
 	// registered: everything after it is offered to the queue.
 	start uint64
 
-	mu      sync.Mutex
-	queue   []*entry
-	spare   []*entry
-	notify  chan struct{}
-	dropped int
+	mu    sync.Mutex
+	queue []*entry
+	spare []*entry
+	// st is the stream that writes the queue once it is live (attach);
+	// scheduled is set while it waits in the hub's writers' queue
+	// (flusher.go), and lastTake is when the queue was last taken (unix
+	// ns), from which the next write is due FlushInterval later.
+	st        *stream
+	scheduled bool
+	lastTake  int64
+	dropped   int
 	// unchecked counts the events of shed stretches (see matcher.go): not
 	// matched against the filter, so each may or may not have matched.
 	unchecked uint64
@@ -59,7 +65,7 @@ func (r Resume) Filled() bool { return r.fill != nil }
 // waits meanwhile (h.subMu). Publish does not wait: the ring is copied
 // under h.mu and matched after.
 func (h *Hub) Subscribe(q *query.Query, from *Cursor) (*Subscription, Resume, error) {
-	s := &Subscription{hub: h, key: q.String(), notify: make(chan struct{}, 1), cap: h.opts.BufferEvents}
+	s := &Subscription{hub: h, key: q.String(), cap: h.opts.BufferEvents}
 	var res Resume
 	h.subMu.Lock()
 	defer h.subMu.Unlock()
@@ -95,10 +101,7 @@ func (h *Hub) Subscribe(q *query.Query, from *Cursor) (*Subscription, Resume, er
 		h.mu.Unlock()
 		return nil, res, err
 	}
-	res.Replayed = len(s.queue)
-	if res.Replayed > 0 {
-		s.notify <- struct{}{} // the stream's first wait takes them
-	}
+	res.Replayed = len(s.queue) // written once the stream is live (attach)
 	g := h.groups[s.key]
 	if g == nil {
 		g = h.newGroup(s.key, q)
@@ -131,10 +134,6 @@ func (s *Subscription) replay(q *query.Query, ents []*entry) error {
 // queue is full; h.subMu is held. It never blocks.
 func (s *Subscription) push(fresh []*entry, rows []int) {
 	s.mu.Lock()
-	// A token is already waiting (or the stream is about to take) unless
-	// the queue was empty: with 5,000 streams, sending to each channel at
-	// every publish was an eighth of Publish's time.
-	wake := len(s.queue) == 0 && s.dropped == 0 && s.unchecked == 0
 	for _, r := range rows {
 		e := fresh[r]
 		if e.seq <= s.start {
@@ -151,12 +150,44 @@ func (s *Subscription) push(fresh []*entry, rows []int) {
 		}
 		s.queue = append(s.queue, e)
 	}
+	st, at := s.due()
 	s.mu.Unlock()
-	if wake {
-		select {
-		case s.notify <- struct{}{}:
-		default:
-		}
+	if st != nil {
+		s.hub.flusher.schedule(st, at)
+	}
+}
+
+// due marks the subscription scheduled and returns its stream and when
+// the write is due, when it is live, has something to write and is not
+// yet scheduled; s.mu is held. Only the first event after a write
+// schedules: with 5,000 streams, waking each at every publish was an
+// eighth of Publish's time.
+func (s *Subscription) due() (*stream, int64) {
+	if s.st == nil || s.scheduled || (len(s.queue) == 0 && s.dropped == 0 && s.unchecked == 0) {
+		return nil, 0
+	}
+	s.scheduled = true
+	hold := s.hub.opts.FlushInterval
+	if s.hub.overloaded() {
+		// While the hub sheds (the machine cannot keep up with ingest),
+		// streams write overloadBackoff times less often: fewer, larger
+		// writes, and the queues overflowing into dropped notices, leave
+		// the CPU to ingest.
+		hold *= overloadBackoff
+	}
+	return s.st, max(time.Now().UnixNano(), s.lastTake+int64(hold))
+}
+
+// attach makes st the subscription's writer: from now on the hub's
+// writers write its queue, starting with what is already queued; nil
+// detaches it (the stream has ended).
+func (s *Subscription) attach(st *stream) {
+	s.mu.Lock()
+	s.st = st
+	due, at := s.due()
+	s.mu.Unlock()
+	if due != nil {
+		s.hub.flusher.schedule(due, at)
 	}
 }
 
@@ -169,22 +200,16 @@ func (s *Subscription) skip(first, last uint64) {
 	}
 	first = max(first, s.start+1)
 	s.mu.Lock()
-	wake := len(s.queue) == 0 && s.dropped == 0 && s.unchecked == 0
 	if s.dropped == 0 && s.unchecked == 0 {
 		s.dropFrom = first - 1
 	}
 	s.unchecked += last - first + 1
+	st, at := s.due()
 	s.mu.Unlock()
-	if wake {
-		select {
-		case s.notify <- struct{}{}:
-		default:
-		}
+	if st != nil {
+		s.hub.flusher.schedule(st, at)
 	}
 }
-
-// Notify has a token whenever events or a drop wait to be taken.
-func (s *Subscription) Notify() <-chan struct{} { return s.notify }
 
 // drop is what a subscription lost since its last take: dropped matching
 // events, unchecked ones of shed stretches, and the cursor to resume from.
@@ -197,10 +222,13 @@ type drop struct {
 func (d drop) any() bool { return d.dropped > 0 || d.unchecked > 0 }
 
 // take returns the queued events (valid until the next take) and what was
-// dropped after them, resetting it.
+// dropped after them, resetting it; the next event schedules the next
+// write, FlushInterval after this take.
 func (s *Subscription) take() (ents []*entry, d drop) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.scheduled = false
+	s.lastTake = time.Now().UnixNano()
 	ents = s.queue
 	clear(s.spare)
 	s.queue, s.spare = s.spare[:0], ents
