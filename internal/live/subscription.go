@@ -150,6 +150,12 @@ func (s *Subscription) push(fresh []*entry, rows []int) {
 		}
 		s.queue = append(s.queue, e)
 	}
+	s.unlockScheduling()
+}
+
+// unlockScheduling lets s.mu go and, when the subscription has just become
+// due (see due), schedules its stream with the hub's writers.
+func (s *Subscription) unlockScheduling() {
 	st, at := s.due()
 	s.mu.Unlock()
 	if st != nil {
@@ -184,11 +190,7 @@ func (s *Subscription) due() (*stream, int64) {
 func (s *Subscription) attach(st *stream) {
 	s.mu.Lock()
 	s.st = st
-	due, at := s.due()
-	s.mu.Unlock()
-	if due != nil {
-		s.hub.flusher.schedule(due, at)
-	}
+	s.unlockScheduling()
 }
 
 // skip tells the subscription that the events first...last were shed
@@ -204,11 +206,7 @@ func (s *Subscription) skip(first, last uint64) {
 		s.dropFrom = first - 1
 	}
 	s.unchecked += last - first + 1
-	st, at := s.due()
-	s.mu.Unlock()
-	if st != nil {
-		s.hub.flusher.schedule(st, at)
-	}
+	s.unlockScheduling()
 }
 
 // drop is what a subscription lost since its last take: dropped matching
