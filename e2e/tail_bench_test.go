@@ -344,7 +344,7 @@ func TestTailLoad(t *testing.T) {
 	}
 	wantMax := int64(maxEvents * (viewers / filters))
 	unchecked := st.uncheckedEvents.Load() - uncheckedBefore
-	t.Logf("max ingest, %d viewers attached, each event matching 50: %.0f events/s (%.0f%% of %.0f with none); %d deliveries of %d, %d events in %d dropped notices (%d more shed unmatched, ~%d of them matching), ~%d lost without one",
+	t.Logf("max ingest, %d viewers attached, each event matching 50: %.0f events/s (%.0f%% of %.0f with none); %d deliveries of %d, %d events in %d dropped notices (their \"unchecked\" counts, summed over the viewers, %d: events shed unmatched, ~%d of them deliveries), ~%d lost without one",
 		viewers, with, 100*with/alone, alone, st.maxDelivered.Load(), wantMax, st.droppedEvents.Load(), st.dropNotices.Load()-drops,
 		unchecked, unchecked/filters, wantMax-st.maxDelivered.Load()-st.droppedEvents.Load()-unchecked/filters)
 	t.Logf("CPU over that max ingest (%v): server %.1f s, this test's readers %.1f s (of %.1f s the 2 cores had)",
