@@ -56,7 +56,10 @@ func (f *flusher) schedule(st *stream, at int64) {
 }
 
 // next pops the earliest stream if it is due at now; otherwise it returns
-// how long until the earliest is due (-1: none is scheduled).
+// how long until the earliest is due (-1: none is scheduled). After a pop
+// it wakes another writer for the new earliest: the popping writer may
+// block in its write (a stuck viewer), and the others may be waiting for
+// a wake-up that schedule sent only once, for the entry just popped.
 func (f *flusher) next(now int64) (*stream, time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -66,6 +69,14 @@ func (f *flusher) next(now int64) (*stream, time.Duration) {
 	if d := f.heap[0].at - now; d > 0 {
 		return nil, time.Duration(d)
 	}
+	defer func() {
+		if len(f.heap) > 0 {
+			select {
+			case f.wake <- struct{}{}:
+			default:
+			}
+		}
+	}()
 	st := f.heap[0].st
 	n := len(f.heap) - 1
 	f.heap[0] = f.heap[n]

@@ -3,6 +3,7 @@ package live
 import (
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -25,8 +26,19 @@ func TestFlusherDueOrder(t *testing.T) {
 		f.schedule(&streams[i], at)
 	}
 	slices.Sort(ats)
-	if st, wait := f.next(ats[0] - 7); st != nil || wait != 7 {
-		t.Fatalf("before the earliest is due: %p, wait %v; want none, 7ns", st, wait)
+	woken := func() bool {
+		select {
+		case <-f.wake:
+			return true
+		default:
+			return false
+		}
+	}
+	if !woken() {
+		t.Fatal("scheduling an earliest entry did not wake a writer")
+	}
+	if st, wait := f.next(ats[0] - 7); st != nil || wait != 7 || woken() {
+		t.Fatalf("before the earliest is due: %p, wait %v; want none, 7ns, no wake-up", st, wait)
 	}
 	for i, want := range ats {
 		st, wait := f.next(1 << 40)
@@ -37,14 +49,14 @@ func TestFlusherDueOrder(t *testing.T) {
 			t.Fatalf("pop %d: due %d, want %d", i, due[st], want)
 		}
 		delete(due, st) // each stream once
+		// Another writer must look at the new earliest, as this one may
+		// block in its write.
+		if w := woken(); w != (i < n-1) {
+			t.Fatalf("pop %d of %d: another writer woken %v", i, n, w)
+		}
 	}
 	if st, wait := f.next(1 << 40); st != nil || wait != -1 || len(due) != 0 {
 		t.Fatalf("empty queue: %p, %v, %d left", st, wait, len(due))
-	}
-	select {
-	case <-f.wake:
-	default:
-		t.Fatal("scheduling an earliest entry did not wake a writer")
 	}
 }
 
@@ -87,5 +99,45 @@ func TestFlushIntervalHoldsBusyStreams(t *testing.T) {
 	}
 	if f := c.must(t); msgOf(t, f) != "third" {
 		t.Fatalf("got %+v", f)
+	}
+}
+
+// TestStuckViewersHoldOnlyTheirWriters: viewers whose connections take
+// nothing block a writer each, until WriteTimeout cuts them off; the other
+// writers go on, so a viewer that reads gets a new event at once. (With as
+// many writers as stuck viewers, it would wait for the timeout.)
+func TestStuckViewersHoldOnlyTheirWriters(t *testing.T) {
+	opts := DefaultOptions()
+	opts.WriteTimeout = 30 * time.Second // stuck for the whole test
+	opts.Writers = 3
+	opts.BufferEvents = 1 << 20
+	e := newEnv(t, opts, nil)
+	stuckViewer(t, e)
+	stuckViewer(t, e)
+	good := e.open(t, "/api/v1/tail?q=probe")
+	// 32 MiB for each stuck viewer: more than its socket buffers hold, so
+	// the writes to it block.
+	big := strings.Repeat("x", 8<<10)
+	for r := 0; r < 40; r++ {
+		msgs := make([]string, 100)
+		for i := range msgs {
+			msgs[i] = big
+		}
+		e.send(t, msgs...)
+	}
+	time.Sleep(time.Second) // the writers reach the full sockets
+	sent := time.Now()
+	e.send(t, "probe")
+	if f := good.must(t); msgOf(t, f) != "probe" {
+		t.Fatalf("got %+v", f)
+	}
+	if d := time.Since(sent); d > 5*time.Second {
+		t.Fatalf("the reading viewer's event took %v behind two stuck viewers", d)
+	}
+	e.hub.limMu.Lock()
+	open := e.hub.open
+	e.hub.limMu.Unlock()
+	if open != 3 {
+		t.Fatalf("%d streams open, want the two stuck ones still open (blocked) and the reader", open)
 	}
 }

@@ -281,6 +281,23 @@ func TestHeartbeatOnQuietStream(t *testing.T) {
 	}
 }
 
+// stuckViewer opens a tail that never reads, with a small receive buffer,
+// so the server's writes to it soon block.
+func stuckViewer(t *testing.T, e *env) {
+	t.Helper()
+	stuck, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stuck.Close() })
+	if err := stuck.(*net.TCPConn).SetReadBuffer(4096); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stuck.Write([]byte("GET /api/v1/tail HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestStuckViewerIsCutOff: a viewer that stops reading is cut off once a
 // write has waited WriteTimeout, freeing the writer and its limit; a
 // viewer that reads gets everything meanwhile.
@@ -290,17 +307,7 @@ func TestStuckViewerIsCutOff(t *testing.T) {
 	opts.Writers = 1 // the stuck viewer's writes hold up the only writer
 	opts.BufferEvents = 1 << 20
 	e := newEnv(t, opts, nil)
-	stuck, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stuck.Close()
-	if err := stuck.(*net.TCPConn).SetReadBuffer(4096); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := stuck.Write([]byte("GET /api/v1/tail HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
-		t.Fatal(err)
-	}
+	stuckViewer(t, e)
 	good := e.open(t, "/api/v1/tail")
 	big := strings.Repeat("x", 8<<10)
 	const rounds, per = 40, 100 // 32 MiB: more than any socket buffers
