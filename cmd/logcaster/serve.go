@@ -146,7 +146,7 @@ func newServeFlags() (*flag.FlagSet, *serveConfig) {
 	fs.Var(durationValue{&c.live.MaxDuration}, "tail.max-duration", "longest a live tail stays open before it ends with a resume cursor")
 	fs.Var(durationValue{&c.live.Idle}, "tail.idle", "a live tail that matched nothing this long ends with a resume cursor")
 	fs.Var(durationValue{&c.live.FlushInterval}, "tail.flush-interval", "least time between two writes of one live tail (events meanwhile go out together)")
-	fs.IntVar(&c.live.Writers, "tail.writers", c.live.Writers, "goroutines writing the live tails, each tail as its write comes due (four a core: a stuck viewer blocks one for up to --tail.write-timeout)")
+	fs.IntVar(&c.live.Writers, "tail.writers", c.live.Writers, "goroutines writing the live tails; at most GOMAXPROCS/2 write at once, the rest stand by for writers stuck on a viewer (up to --tail.write-timeout each)")
 	fs.Var(durationValue{&c.live.WriteTimeout}, "tail.write-timeout", "a live tail whose connection takes nothing this long is cut off (it resumes from its cursor)")
 	fs.IntVar(&c.live.PendingEvents, "tail.pending-events", c.live.PendingEvents, "events waiting to be matched against live tails; past it ingest goes on and tails get a dropped notice with a resume cursor")
 	return fs, c

@@ -12,12 +12,27 @@ import (
 // streams in order of when they are due, each as it comes due, and write
 // all that stream has queued by then in one write(2).
 //
+// At most half the cores' worth of writers write at once (one on two
+// cores); the others stand by for a writer stuck on a viewer whose
+// connection takes nothing, which can block it for up to WriteTimeout:
+// once every writing writer has been at one stream for stuckAfter, an
+// idle one starts too. Writing less at once leaves the other cores to
+// ingest (and, in TestTailLoad, to the viewers on the same machine), and a
+// writer that falls behind makes each write carry more events: on two
+// cores, two writers at once made 40-48k writes/s and p99 187-309 ms, one
+// 38k writes/s and p99 186-207 ms.
+//
 // Each stream used to do this in its own goroutine: wait for a token,
 // take one of Options.Writers slots, write, sleep FlushInterval. With
 // 5,000 busy viewers that was three goroutine switches and a timer per
 // write, about a fifth of the server's CPU on two cores, and every switch
 // queued behind thousands of runnable streams. The stream's goroutine now
 // only serves its heartbeat, idle cut-off, maximum duration and end.
+
+// stuckAfter is how long a writer may spend on one stream before another
+// starts beside it: a write takes tens of microseconds, and a writer the
+// OS or the GC paused for a few milliseconds is better left to finish.
+const stuckAfter = 20 * time.Millisecond
 
 // dueStream is one scheduled stream and when it is due (unix ns).
 type dueStream struct {
@@ -29,16 +44,30 @@ type dueStream struct {
 type flusher struct {
 	mu   sync.Mutex
 	heap []dueStream
-	// wake tells a waiting writer that the heap has a new earliest entry.
+	// atOnce is how many writers write at once unless some are stuck.
+	atOnce int
+	// sleeps holds for each writer 0 while it writes and, while it is
+	// idle, when it wakes by itself (unix ns), or -1 when only a wake-up
+	// wakes it. One idle writer at a time keeps a timer for the earliest
+	// stream; a timer each would wake every idle writer for every stream.
+	sleeps []int64
+	// since holds for each writer when it took the stream it is writing
+	// (unix ns), 0 while it is idle.
+	since []int64
+	// wake wakes one idle writer (see watch).
 	wake chan struct{}
+}
+
+func newFlusher(writers, atOnce int) flusher {
+	return flusher{atOnce: max(atOnce, 1), sleeps: make([]int64, writers), since: make([]int64, writers), wake: make(chan struct{}, 1)}
 }
 
 // schedule queues st to be written at (unix ns).
 func (f *flusher) schedule(st *stream, at int64) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.heap = append(f.heap, dueStream{at, st})
-	i := len(f.heap) - 1
-	for i > 0 {
+	for i := len(f.heap) - 1; i > 0; {
 		p := (i - 1) / 2
 		if f.heap[p].at <= at {
 			break
@@ -46,37 +75,86 @@ func (f *flusher) schedule(st *stream, at int64) {
 		f.heap[i], f.heap[p] = f.heap[p], f.heap[i]
 		i = p
 	}
-	f.mu.Unlock()
-	if i == 0 {
-		select {
-		case f.wake <- struct{}{}:
-		default:
-		}
-	}
+	f.watch()
 }
 
-// next pops the earliest stream if it is due at now; otherwise it returns
-// how long until the earliest is due (-1: none is scheduled). After a pop
-// it wakes another writer for the new earliest: the popping writer may
-// block in its write (a stuck viewer), and the others may be waiting for
-// a wake-up that schedule sent only once, for the entry just popped.
-func (f *flusher) next(now int64) (*stream, time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.heap) == 0 {
-		return nil, -1
+// takeAt is when an idle writer may take the earliest stream: when it is
+// due, and while atOnce writers are writing, not before all but atOnce-1
+// of them have been at their stream for stuckAfter; f.mu is held and the
+// heap is not empty.
+func (f *flusher) takeAt() int64 {
+	at := f.heap[0].at
+	// The writing writers' start times, newest first: the atOnce-th
+	// newest is the one whose being stuck lets another start.
+	var newest [8]int64 // atOnce is at most a few; more are treated as 8
+	k := min(f.atOnce, len(newest))
+	for _, s := range f.since {
+		if s == 0 {
+			continue
+		}
+		for i := 0; i < k; i++ {
+			if s > newest[i] {
+				copy(newest[i+1:k], newest[i:k-1])
+				newest[i] = s
+				break
+			}
+		}
 	}
-	if d := f.heap[0].at - now; d > 0 {
-		return nil, time.Duration(d)
+	if newest[k-1] != 0 { // atOnce writers are writing
+		at = max(at, newest[k-1]+int64(stuckAfter))
 	}
-	defer func() {
-		if len(f.heap) > 0 {
+	return at
+}
+
+// watched reports whether an idle writer other than w wakes by itself by
+// at; f.mu is held.
+func (f *flusher) watched(at int64, w int) bool {
+	for i, s := range f.sleeps {
+		if i != w && s > 0 && s <= at {
+			return true
+		}
+	}
+	return false
+}
+
+// watch makes sure the earliest stream is taken in time: when no idle
+// writer wakes by itself by takeAt, it wakes one, which then watches it;
+// f.mu is held.
+func (f *flusher) watch() {
+	if len(f.heap) == 0 || f.watched(f.takeAt(), -1) {
+		return
+	}
+	for _, s := range f.sleeps {
+		if s != 0 { // an idle writer
 			select {
 			case f.wake <- struct{}{}:
 			default:
 			}
+			return
 		}
-	}()
+	}
+}
+
+// next is writer w's turn, once it is done with its last stream: it pops
+// the earliest stream if the writer may take it at now; otherwise it
+// returns how long the writer may sleep before it may (-1: until woken,
+// when no stream is scheduled or another idle writer watches).
+func (f *flusher) next(w int, now int64) (*stream, time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.since[w] = 0
+	if len(f.heap) == 0 {
+		f.sleeps[w] = -1
+		return nil, -1
+	}
+	if at := f.takeAt(); at > now {
+		if f.watched(at, w) {
+			f.sleeps[w] = -1
+			return nil, -1
+		}
+		f.sleeps[w] = at
+		return nil, time.Duration(at - now)
+	}
 	st := f.heap[0].st
 	n := len(f.heap) - 1
 	f.heap[0] = f.heap[n]
@@ -96,17 +174,19 @@ func (f *flusher) next(now int64) (*stream, time.Duration) {
 		f.heap[i], f.heap[small] = f.heap[small], f.heap[i]
 		i = small
 	}
+	f.sleeps[w], f.since[w] = 0, now
+	f.watch()
 	return st, 0
 }
 
-// write is one writer goroutine; it ends when the hub closes (the streams
+// write is writer w's goroutine; it ends when the hub closes (the streams
 // then write what is left themselves, see stream.end).
-func (h *Hub) write() {
+func (h *Hub) write(w int) {
 	f := &h.flusher
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
-		st, wait := f.next(time.Now().UnixNano())
+		st, wait := f.next(w, time.Now().UnixNano())
 		if st != nil {
 			st.writeDue()
 			continue

@@ -12,8 +12,7 @@ import (
 // their due times, none before it is due, and says how long until the
 // earliest is.
 func TestFlusherDueOrder(t *testing.T) {
-	var f flusher
-	f.wake = make(chan struct{}, 1)
+	f := newFlusher(1, 1)
 	r := rand.New(rand.NewPCG(1, 2))
 	const n = 1000
 	streams := make([]stream, n)
@@ -26,6 +25,30 @@ func TestFlusherDueOrder(t *testing.T) {
 		f.schedule(&streams[i], at)
 	}
 	slices.Sort(ats)
+	if st, wait := f.next(0, ats[0]-7); st != nil || wait != 7 {
+		t.Fatalf("before the earliest is due: %p, wait %v; want none, 7ns", st, wait)
+	}
+	for i, want := range ats {
+		st, wait := f.next(0, 1<<40)
+		if st == nil || wait != 0 {
+			t.Fatalf("pop %d: %p, %v", i, st, wait)
+		}
+		if due[st] != want {
+			t.Fatalf("pop %d: due %d, want %d", i, due[st], want)
+		}
+		delete(due, st) // each stream once
+	}
+	if st, wait := f.next(0, 1<<40); st != nil || wait != -1 || len(due) != 0 {
+		t.Fatalf("empty queue: %p, %v, %d left", st, wait, len(due))
+	}
+}
+
+// TestFlusherWatch: one idle writer keeps a timer for the earliest stream,
+// the others sleep until woken; a writer that pops a stream wakes an idle
+// one when none would wake by itself in time for the next, since the
+// popping writer may block in its write.
+func TestFlusherWatch(t *testing.T) {
+	f := newFlusher(3, 3) // all may write at once: stuck writers are another test
 	woken := func() bool {
 		select {
 		case <-f.wake:
@@ -34,29 +57,76 @@ func TestFlusherDueOrder(t *testing.T) {
 			return false
 		}
 	}
+	var a, b, c stream
+	f.schedule(&a, 100)
+	if woken() {
+		t.Fatal("woke a writer while none was idle")
+	}
+	// Writers 1 and 2 go idle before a is due: 1 watches it, 2 sleeps.
+	if _, wait := f.next(1, 40); wait != 60 || f.sleeps[1] != 100 {
+		t.Fatalf("writer 1: wait %v, sleeps %d; want 60ns, 100", wait, f.sleeps[1])
+	}
+	if _, wait := f.next(2, 41); wait != -1 || f.sleeps[2] != -1 {
+		t.Fatalf("writer 2: wait %v, sleeps %d; want -1 (writer 1 watches)", wait, f.sleeps[2])
+	}
+	// A stream due before writer 1 wakes: an idle writer is woken, and
+	// watches it.
+	f.schedule(&b, 50)
 	if !woken() {
-		t.Fatal("scheduling an earliest entry did not wake a writer")
+		t.Fatal("a stream due before the watching writer wakes woke nobody")
 	}
-	if st, wait := f.next(ats[0] - 7); st != nil || wait != 7 || woken() {
-		t.Fatalf("before the earliest is due: %p, wait %v; want none, 7ns, no wake-up", st, wait)
+	if _, wait := f.next(2, 45); wait != 5 {
+		t.Fatalf("writer 2, woken: wait %v, want 5ns", wait)
 	}
-	for i, want := range ats {
-		st, wait := f.next(1 << 40)
-		if st == nil || wait != 0 {
-			t.Fatalf("pop %d: %p, %v", i, st, wait)
-		}
-		if due[st] != want {
-			t.Fatalf("pop %d: due %d, want %d", i, due[st], want)
-		}
-		delete(due, st) // each stream once
-		// Another writer must look at the new earliest, as this one may
-		// block in its write.
-		if w := woken(); w != (i < n-1) {
-			t.Fatalf("pop %d of %d: another writer woken %v", i, n, w)
-		}
+	// Due later than the watchers wake: nobody needs waking.
+	f.schedule(&c, 300)
+	if woken() {
+		t.Fatal("woke a writer for a stream the watchers cover")
 	}
-	if st, wait := f.next(1 << 40); st != nil || wait != -1 || len(due) != 0 {
-		t.Fatalf("empty queue: %p, %v, %d left", st, wait, len(due))
+	// Writer 2 pops b at 50; a (due 100) is watched by writer 1. Done
+	// writing, writer 2 sleeps until woken.
+	if st, _ := f.next(2, 50); st != &b || woken() {
+		t.Fatalf("pop at 50: %p (want b), or woke a writer although writer 1 watches a", st)
+	}
+	if _, wait := f.next(2, 60); wait != -1 {
+		t.Fatalf("writer 2 after b: wait %v, want -1", wait)
+	}
+	// Writer 1 pops a at 100 (and may block writing it); c (300) is then
+	// watched by nobody, and writer 2 is idle: it is woken.
+	if st, _ := f.next(1, 100); st != &a || !woken() {
+		t.Fatalf("pop at 100: %p (want a), or woke nobody for c", st)
+	}
+	if _, wait := f.next(2, 110); wait != 190 || f.sleeps[2] != 300 {
+		t.Fatalf("writer 2 watches c: wait %v, sleeps %d", wait, f.sleeps[2])
+	}
+}
+
+// TestFlusherOneAtOnce: with one writer writing at a time, a second takes
+// a due stream only once the first has been at its stream for stuckAfter;
+// the first, done sooner, takes it itself.
+func TestFlusherOneAtOnce(t *testing.T) {
+	f := newFlusher(2, 1)
+	var a, b, c stream
+	f.schedule(&a, 0)
+	f.schedule(&b, 1)
+	f.schedule(&c, 2)
+	if st, _ := f.next(0, 10); st != &a {
+		t.Fatalf("writer 0 took %p, want a", st)
+	}
+	stuck := 10 + int64(stuckAfter)
+	if st, wait := f.next(1, 11); st != nil || wait != time.Duration(stuck-11) {
+		t.Fatalf("writer 1 beside a writing writer: %p, wait %v; want none until writer 0 has been at it %v", st, wait, stuckAfter)
+	}
+	// Writer 0 is done with a in time and takes b itself.
+	if st, _ := f.next(0, 20); st != &b {
+		t.Fatalf("writer 0 took %p, want b", st)
+	}
+	if st, _ := f.next(1, stuck); st != nil {
+		t.Fatal("writer 1 took c although writer 0 started b only now")
+	}
+	// Writer 0 stays on b (a stuck viewer): writer 1 takes c.
+	if st, _ := f.next(1, 20+int64(stuckAfter)); st != &c {
+		t.Fatalf("writer 1 beside a stuck writer took %p, want c", st)
 	}
 }
 

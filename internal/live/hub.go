@@ -38,6 +38,7 @@ package live
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -192,7 +193,7 @@ func NewHub(opts Options, epoch time.Time) (*Hub, error) {
 		// Two fills at once: a mass reconnect after a restart reads the
 		// store a few viewers at a time instead of starving ingest.
 		fills:   make(chan struct{}, 2),
-		flusher: flusher{wake: make(chan struct{}, 1)},
+		flusher: newFlusher(opts.Writers, runtime.GOMAXPROCS(0)/2),
 		wake:    make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 
@@ -209,8 +210,8 @@ func NewHub(opts Options, epoch time.Time) (*Hub, error) {
 		h.lastViewer = newest
 	}
 	go h.match()
-	for range opts.Writers {
-		go h.write()
+	for w := range opts.Writers {
+		go h.write(w)
 	}
 	return h, nil
 }

@@ -56,10 +56,9 @@ type Options struct {
 	// thousands of runnable goroutines, which would crowd ingest out of
 	// the scheduler's queues: with 5,000 busy viewers and a goroutine
 	// writing each, max TCP ingest once fell to 2% of its rate without
-	// them. A viewer whose connection takes nothing blocks one writer for
-	// up to WriteTimeout, so there are more writers than cores: four a
-	// core. On two cores, TestTailLoad's p99 was 138-206 ms in six runs
-	// with 8 writers against 157-218 in three interleaved runs with 2.
+	// them. At most half the cores' worth write at once; the others stand
+	// by for writers stuck on viewers whose connections take nothing (each
+	// blocks one for up to WriteTimeout). Four a core.
 	Writers int
 	// WriteTimeout bounds one stream's write: a viewer whose connection
 	// accepts nothing for that long is cut off (it resumes exactly from
