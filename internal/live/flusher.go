@@ -34,6 +34,11 @@ import (
 // OS or the GC paused for a few milliseconds is better left to finish.
 const stuckAfter = 20 * time.Millisecond
 
+// maxAtOnce bounds the writers writing at once (GOMAXPROCS/2): eight cores
+// of writes is some 400,000 a second, and it keeps takeAt's scan on the
+// stack.
+const maxAtOnce = 8
+
 // dueStream is one scheduled stream and when it is due (unix ns).
 type dueStream struct {
 	at int64
@@ -86,8 +91,8 @@ func (f *flusher) takeAt() int64 {
 	at := f.heap[0].at
 	// The writing writers' start times, newest first: the atOnce-th
 	// newest is the one whose being stuck lets another start.
-	var newest [8]int64 // atOnce is at most a few; more are treated as 8
-	k := min(f.atOnce, len(newest))
+	var newest [maxAtOnce]int64
+	k := min(f.atOnce, maxAtOnce)
 	for _, s := range f.since {
 		if s == 0 {
 			continue
