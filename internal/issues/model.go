@@ -57,6 +57,10 @@ type ErrorEvent struct {
 	UserIP      string            `json:"user_ip,omitempty"`
 	Tags        map[string]string `json:"tags,omitempty"`
 	Logger      string            `json:"logger,omitempty"`
+	// Extra is Sentry's "Additional Data" (the event's extra object): a
+	// string value as itself, any other value as its compact JSON text.
+	// Unlike tags it is not counted on the issue; it is shown on the event.
+	Extra map[string]string `json:"extra,omitempty"`
 }
 
 // mainException is the exception that was raised last (Sentry's order puts

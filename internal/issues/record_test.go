@@ -1,6 +1,7 @@
 package issues
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -18,7 +19,8 @@ func fullEvent() *ErrorEvent {
 			{Type: "E", Value: "v", Module: "m", Frames: []Frame{{Module: "a", Function: "f", File: "a.go", Line: 12, InApp: true}, {Function: "g", Line: -1}}},
 		},
 		Fingerprint: []string{"{{ default }}", "x"}, TraceID: "t", Release: "r", Environment: "e", ServerName: "s",
-		Platform: "go", UserID: "u", UserIP: "10.0.0.1", Tags: map[string]string{"k": "v", "": ""}, Logger: "l"}
+		Platform: "go", UserID: "u", UserIP: "10.0.0.1", Tags: map[string]string{"k": "v", "": ""}, Logger: "l",
+		Extra: map[string]string{"order": `{"id":7}`, "note": "é\x00", "": ""}}
 }
 
 func TestEventRecordRoundTrip(t *testing.T) {
@@ -32,15 +34,54 @@ func TestEventRecordRoundTrip(t *testing.T) {
 			t.Fatalf("got  %+v\nwant %+v", got, e)
 		}
 		// Every cut of the record is an error, never a panic or a
-		// shorter event taken for whole.
+		// shorter event taken for whole, but for the cut right before
+		// the optional extra section: that is the record of the event
+		// without extra (the journal's CRC catches such a cut).
+		noExtra := *e
+		noExtra.Extra = nil
+		end := len(appendEventRecord(nil, &noExtra))
 		for n := 0; n < len(p); n++ {
-			if _, err := decodeEventRecord(p[:n]); err == nil {
+			got, err := decodeEventRecord(p[:n])
+			if n == end && e.Extra != nil {
+				if err != nil || !reflect.DeepEqual(got, &noExtra) {
+					t.Fatalf("record cut before its extra: %+v %v", got, err)
+				}
+				continue
+			}
+			if err == nil {
 				t.Fatalf("record cut at %d of %d decoded", n, len(p))
 			}
 		}
 		if _, err := decodeEventRecord(append(p, 0)); err == nil {
 			t.Fatal("record with a byte after its end decoded")
 		}
+	}
+}
+
+// TestEventRecordWithoutExtra: a record of an event without extra ends
+// after its exceptions, as every record written before extra existed did,
+// and decodes unchanged; an empty extra section is refused.
+func TestEventRecordWithoutExtra(t *testing.T) {
+	e := fullEvent()
+	e.Extra = nil
+	p := appendEventRecord(nil, e)
+	if got, err := decodeEventRecord(p); err != nil || !reflect.DeepEqual(got, e) {
+		t.Fatalf("%+v %v", got, err)
+	}
+	with := fullEvent()
+	if q := appendEventRecord(nil, with); len(q) <= len(p) {
+		t.Fatalf("record with extra %d bytes, without %d", len(q), len(p))
+	}
+	// Written by appendEventRecord before extra existed (commit 269c95d).
+	old, _ := hex.DecodeString("01aab48ae3a9b0a3fa302030313233343536373839616263646566303132333435363738396162636465660473686f70056572726f72016d000000000000000001016601016b01760101450176000100016604612e676f1801")
+	want := &ErrorEvent{EventID: "0123456789abcdef0123456789abcdef", Project: "shop", Time: 1763800000123456789,
+		Timestamp: "2025-11-22T08:26:40.123456789Z", Level: "error", Message: "m", Tags: map[string]string{"k": "v"}, Fingerprint: []string{"f"},
+		Exceptions: []Exception{{Type: "E", Value: "v", Frames: []Frame{{Function: "f", File: "a.go", Line: 12, InApp: true}}}}}
+	if got, err := decodeEventRecord(old); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("old record: %+v %v", got, err)
+	}
+	if _, err := decodeEventRecord(append(old, 0)); err == nil {
+		t.Fatal("record with an empty extra section decoded")
 	}
 }
 

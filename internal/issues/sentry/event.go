@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/valyala/fastjson"
@@ -24,7 +25,9 @@ import (
 // each: message as a string or {formatted, message}, exception as an array
 // or {"values": [...]}, timestamps as RFC 3339 or float seconds, tags as an
 // object or [key, value] pairs, user.id as a string or a number. A field of
-// an unexpected type is ignored rather than failing the event.
+// an unexpected type is ignored rather than failing the event. The extra
+// object (Sentry's "Additional Data") is kept within the bounds below:
+// strings as themselves, other values as their compact JSON text.
 //
 // Every string of the result lives in one allocation sized to them (not to
 // the payload), because the tracker keeps recent events for a long time.
@@ -76,6 +79,7 @@ func ParseEvent(payload []byte, project string, now time.Time) (*issues.ErrorEve
 		}
 	}
 	tagKeys, tagVals := c.addTags(v.Get("tags"))
+	extraKeys, extraVals := c.addExtra(v.Get("extra"))
 	if ex := v.Get("exception"); ex != nil {
 		if ex.Type() == fastjson.TypeObject {
 			ex = ex.Get("values")
@@ -100,8 +104,36 @@ func ParseEvent(payload []byte, project string, now time.Time) (*issues.ErrorEve
 			e.Tags[tagKeys[i]] = tagVals[i]
 		}
 	}
+	if len(extraKeys) > 0 {
+		e.Extra = make(map[string]string, len(extraKeys))
+		for i := range extraKeys {
+			e.Extra[extraKeys[i]] = extraVals[i]
+		}
+	}
 	return e, nil
 }
+
+// Bounds of an event's extra. It is free-form (an SDK sends whatever the
+// application attached to its scope), and the tracker keeps an issue's last
+// events in memory and writes each to its journal, so one event's extra is
+// held to about maxExtraKeys*(maxExtraKeyLen+maxExtraValueLen), 1.6 MiB,
+// well under the journal's 16 MiB record. Nothing past a bound fails the
+// event: the rest is dropped or cut.
+const (
+	// maxExtraKeys: entries past the first 100 (in the payload's order)
+	// are dropped; more than that is a dump, not something read on a page.
+	maxExtraKeys = 100
+	// maxExtraKeyLen: a key is a name; a longer one is cut (unmarked) to
+	// 256 bytes, at a UTF-8 boundary.
+	maxExtraKeyLen = 256
+	// maxExtraValueLen: a longer value (a string, or the JSON text of an
+	// object) is cut at a UTF-8 boundary and ends in extraCutMark, the
+	// whole at most 16 KiB, enough for a request body or a state object.
+	maxExtraValueLen = 16 << 10
+)
+
+// extraCutMark ends an extra value that was cut to maxExtraValueLen.
+const extraCutMark = "…"
 
 var parserPool fastjson.ParserPool
 
@@ -113,8 +145,13 @@ type strCollector struct {
 	src  [][]byte
 	size int
 	// Tags are collected into slices and made a map after finish, since a
-	// map value has no address to fill in later.
-	tagK, tagV []string
+	// map value has no address to fill in later. Extra likewise.
+	tagK, tagV     []string
+	extraK, extraV []string
+	// raw holds the text made for extra (non-string values' JSON, cut
+	// values): one buffer grown for all of them rather than one allocation
+	// a value. A grown buffer leaves the views into the old one intact.
+	raw []byte
 }
 
 // add queues v's text when v is a string; other types leave dst empty.
@@ -206,6 +243,61 @@ func (c *strCollector) addTags(v *fastjson.Value) (keys, vals []string) {
 		}
 	}
 	return c.tagK, c.tagV
+}
+
+// addExtra queues the extra object's first maxExtraKeys entries: a string
+// as its text, any other value (null too) as its compact JSON text, keys
+// and values cut to their bounds; the returned slices are filled by
+// finish. Extra of another type than an object is ignored.
+func (c *strCollector) addExtra(v *fastjson.Value) (keys, vals []string) {
+	if v == nil || v.Type() != fastjson.TypeObject {
+		return nil, nil
+	}
+	o, _ := v.Object()
+	n := min(o.Len(), maxExtraKeys)
+	if n == 0 {
+		return nil, nil
+	}
+	c.extraK, c.extraV = make([]string, n), make([]string, n)
+	i := 0
+	o.Visit(func(k []byte, ev *fastjson.Value) {
+		if i == n {
+			return
+		}
+		c.addBytes(&c.extraK[i], k[:cutAt(k, maxExtraKeyLen)])
+		start := len(c.raw)
+		if ev.Type() == fastjson.TypeString {
+			s := ev.GetStringBytes()
+			if len(s) <= maxExtraValueLen {
+				c.addBytes(&c.extraV[i], s)
+				i++
+				return
+			}
+			c.raw = append(c.raw, s[:cutAt(s, maxExtraValueLen-len(extraCutMark))]...)
+			c.raw = append(c.raw, extraCutMark...)
+		} else {
+			c.raw = ev.MarshalTo(c.raw)
+			if len(c.raw)-start > maxExtraValueLen {
+				b := c.raw[start:]
+				c.raw = append(c.raw[:start+cutAt(b, maxExtraValueLen-len(extraCutMark))], extraCutMark...)
+			}
+		}
+		c.addBytes(&c.extraV[i], c.raw[start:])
+		i++
+	})
+	return c.extraK, c.extraV
+}
+
+// cutAt is the length of b's longest prefix of at most n bytes that does
+// not end inside a UTF-8 sequence.
+func cutAt(b []byte, n int) int {
+	if len(b) <= n {
+		return len(b)
+	}
+	for i := 0; i < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(b[n]); i++ {
+		n--
+	}
+	return n
 }
 
 // addExceptions queues a list of Sentry exceptions with their frames.

@@ -24,6 +24,9 @@ var eventShapes = []string{
 	`{"event_id":"9ec79c33-ec99-42ab-8353-589fcb2e04dc","level":"WARN","platform":"node","timestamp":"1763800000.125","exception":{"values":[{"type":"TypeError","value":"Cannot read properties of undefined (reading 'id')","mechanism":{"type":"onuncaughtexception","handled":false},"stacktrace":{"frames":[{"filename":"node:internal/process/task_queues","function":"process.processTicksAndRejections","lineno":95,"colno":5,"in_app":false},{"filename":"/app/src/orders.js","abs_path":"/app/src/orders.js","function":"loadOrder","lineno":17,"colno":22,"in_app":true,"pre_context":["a"],"context_line":"x"}]}}]},"user":{"ip_address":"{{auto}}"},"fingerprint":["{{ default }}","orders"],"sdk":{"name":"sentry.javascript.node","version":"9.1.0"}}`,
 	`{"event_id":"b1","platform":"python","level":"error","logger":"app.views","server_name":"h1","release":"r@2","environment":"staging","exception":{"values":[{"module":"builtins","type":"ValueError","value":"bad \"quoted\" \u00e9 \ud83d\ude00","stacktrace":{"frames":[{"module":"app.views","function":"create","abs_path":"/srv/app/views.py","lineno":40,"in_app":true,"vars":{"x":"1"}}]}}]},"tags":{"n":3,"b":true,"z":null,"o":{"a":1}},"user":{"id":"u-7","email":"a@b"}}`,
 	`{"exception":[{"type":"java.lang.IllegalStateException","value":"x","module":"java.lang","stacktrace":{"frames":[{"package":"com.acme","function":"run","filename":"Main.java","lineno":9,"in_app":true}]}}],"timestamp":"2025-11-22T10:00:00"}`,
+	`{"message":"m","extra":{"order":{ "id": 7, "items": ["a","b\"c", 2.50]},"attempt":3,"note":"x\u00e9\n","ok":false,"gone":null,"list":[],"empty":""},"tags":{"k":"v"}}`,
+	`{"extra":null}`,
+	`{"extra":["x"],"message":"m"}`,
 	`{"message":"plain","timestamp":null,"user":null,"tags":null,"exception":null,"fingerprint":null}`,
 	`{}`,
 }
@@ -51,6 +54,9 @@ func sameEvent(t *testing.T, payload []byte, got, want *issues.ErrorEvent) {
 		}
 		if len(e.Tags) == 0 {
 			e.Tags = nil
+		}
+		if len(e.Extra) == 0 {
+			e.Extra = nil
 		}
 	}
 	if !reflect.DeepEqual(g, w) {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/logcaster/logcaster/internal/issues"
 )
@@ -34,6 +35,7 @@ type refSentryEvent struct {
 		IPAddress string          `json:"ip_address"`
 	} `json:"user"`
 	Tags     json.RawMessage `json:"tags"`
+	Extra    json.RawMessage `json:"extra"`
 	Contexts struct {
 		Trace struct {
 			TraceID string `json:"trace_id"`
@@ -94,6 +96,7 @@ func refParseEvent(payload []byte, project string, now time.Time) (*issues.Error
 		e.UserIP = s.User.IPAddress
 	}
 	e.Tags = refParseTags(s.Tags)
+	e.Extra = refParseExtra(s.Extra)
 	exs, err := refParseExceptions(s.Exception)
 	if err != nil {
 		return nil, err
@@ -208,6 +211,58 @@ func refParseTags(raw json.RawMessage) map[string]string {
 		return nil
 	}
 	return out
+}
+
+// refParseExtra reads the extra object's first 100 entries in order: a
+// string as itself, another value as its compact JSON text; a key longer
+// than 256 bytes is cut, a value longer than 16 KiB is cut to end in "…"
+// within 16 KiB.
+func refParseExtra(raw json.RawMessage) map[string]string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for n := 0; n < 100 && dec.More(); n++ {
+		tok, err := dec.Token()
+		k, ok := tok.(string)
+		var v json.RawMessage
+		if err != nil || !ok || dec.Decode(&v) != nil {
+			return nil
+		}
+		var val string
+		if v[0] == '"' {
+			json.Unmarshal(v, &val)
+		} else {
+			var b bytes.Buffer
+			json.Compact(&b, v)
+			val = b.String()
+		}
+		if len(val) > 16384 {
+			val = refCut(val, 16384-len("…")) + "…"
+		}
+		out[refCut(k, 256)] = val
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// refCut cuts valid UTF-8 s to at most n bytes without splitting a rune.
+func refCut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // refParseTimestamp reads RFC 3339 strings and float seconds.

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/logcaster/logcaster/internal/event"
 	"github.com/logcaster/logcaster/internal/issues"
@@ -62,6 +65,66 @@ func TestParseEventShapes(t *testing.T) {
 	}
 	if c, _ := ParseEvent([]byte(`{"logentry":{"message":"m %s","formatted":"m x"}}`), "p", now); c.Message != "m x" || c.Time != now.UnixNano() {
 		t.Fatalf("%+v", c)
+	}
+}
+
+// TestParseEventExtra: extra keeps strings as themselves and other values
+// as compact JSON text, the first 100 keys in the payload's order, keys cut
+// to 256 bytes and values to 16 KiB with a mark, never inside a rune.
+func TestParseEventExtra(t *testing.T) {
+	longKey := "k" + strings.Repeat("é", 200) // 401 bytes; byte 256 is inside an é
+	var b strings.Builder
+	b.WriteString(`{"message":"m","extra":{` +
+		`"note":"plain \"quoted\" \u00e9",` +
+		`"attempt":3,"ratio":2.50,"ok":true,"gone":null,"empty":"",` +
+		`"order":{ "id" : 7, "items" : [ "a", "b\"c" ], "at":{"x":null} },` +
+		`"list":[1, "x", null],` +
+		`"long":"` + strings.Repeat("x", 20000) + `",` +
+		`"long_runes":"` + strings.Repeat("é", 10000) + `",` +
+		`"long_obj":{"blob":"` + strings.Repeat("y", 20000) + `"},` +
+		`"` + longKey + `":"v"`)
+	for i := 0; i < 120; i++ {
+		fmt.Fprintf(&b, `,"k%03d":%d`, i, i)
+	}
+	b.WriteString(`}}`)
+	payload := []byte(b.String())
+	e, err := ParseEvent(payload, "p", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"note": `plain "quoted" é`, "attempt": "3", "ratio": "2.50", "ok": "true", "gone": "null", "empty": "",
+		"order":      `{"id":7,"items":["a","b\"c"],"at":{"x":null}}`,
+		"list":       `[1,"x",null]`,
+		"long":       strings.Repeat("x", 16384-3) + "…",
+		"long_runes": strings.Repeat("é", 8190) + "…", // 16381 would split an é
+		"long_obj":   (`{"blob":"` + strings.Repeat("y", 20000))[:16384-3] + "…",
+	}
+	want["k"+strings.Repeat("é", 127)] = "v"   // longKey cut to 255 bytes
+	for i, n := 0, 100-len(want); i < n; i++ { // the first 100 keys: k000 to k087
+		want[fmt.Sprintf("k%03d", i)] = strconv.Itoa(i)
+	}
+	if len(e.Extra) != 100 || !reflect.DeepEqual(e.Extra, want) {
+		for k, v := range e.Extra {
+			if want[k] != v {
+				t.Errorf("extra[%q] = %.80q, want %.80q", k, v, want[k])
+			}
+		}
+		t.Fatalf("%d extra keys, want 100 (k087 %q, k088 %q)", len(e.Extra), e.Extra["k087"], e.Extra["k088"])
+	}
+	for _, v := range e.Extra {
+		if len(v) > 16384 || !utf8.ValidString(v) {
+			t.Fatalf("extra value of %d bytes, valid UTF-8 %v", len(v), utf8.ValidString(v))
+		}
+	}
+	ref, err := refParseEvent(payload, "p", time.Now())
+	if err != nil || !reflect.DeepEqual(ref.Extra, e.Extra) {
+		t.Fatalf("reference parse differs: %v", err)
+	}
+	for _, p := range []string{`{"message":"m"}`, `{"extra":null}`, `{"extra":{}}`, `{"extra":"s"}`, `{"extra":[["k","v"]]}`} {
+		if e, err := ParseEvent([]byte(p), "p", time.Now()); err != nil || e.Extra != nil {
+			t.Errorf("ParseEvent(%s).Extra = %#v, %v; want nil", p, e.Extra, err)
+		}
 	}
 }
 
