@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -243,6 +244,29 @@ func TestSentryNodeSDK(t *testing.T) {
 		t.Fatalf("large event %+v", evs)
 	}
 
+	// Extra ("Additional Data") as the SDK set it: strings as themselves,
+	// other values as their JSON text; the cart's (about 46 KiB of JSON)
+	// cut to 16 KiB and marked; none on events that set none.
+	wantExtra := map[string]string{"sku": "SKU-7", "attempt": "3", "ratio": "0.25", "backorder": "false", "reserved": "null",
+		"warehouse": `{"id":"w-1","zones":["a","b"]}`}
+	if evs := issueEvents(t, s, stock.ShortID); !reflect.DeepEqual(evs[0].Extra, wantExtra) {
+		t.Fatalf("StockError extra %q, want %q", evs[0].Extra, wantExtra)
+	}
+	var cart strings.Builder
+	for i := 0; i < 600; i++ {
+		cart.WriteString(",")
+		fmt.Fprintf(&cart, `{"sku":"SKU-%05d","qty":%d,"note":"gift wrap, deliver to the back door"}`, i, i%7+1)
+	}
+	wantCart := ("[" + cart.String()[1:] + "]")[:16384-len("…")] + "…"
+	if evs := issueEvents(t, s, big.ShortID); len(evs[0].Extra) != 1 || evs[0].Extra["cart"] != wantCart {
+		t.Fatalf("large event extra %d keys, cart of %d bytes:\n%.200q\nwant %d bytes:\n%.200q", len(evs[0].Extra), len(evs[0].Extra["cart"]), evs[0].Extra["cart"], len(wantCart), wantCart)
+	}
+	for _, id := range []string{charge.ShortID, msg.ShortID} {
+		if evs := issueEvents(t, s, id); evs[0].Extra != nil {
+			t.Fatalf("%s: extra %q, want none", id, evs[0].Extra)
+		}
+	}
+
 	// Every capture is a log event of index checkout too, and every
 	// Sentry.logger call one more, with its level, body and attributes.
 	rows := s.waitRows("index:checkout", 10)
@@ -311,6 +335,7 @@ type eventJSON struct {
 	TraceID     string            `json:"trace_id"`
 	UserID      string            `json:"user_id"`
 	Tags        map[string]string `json:"tags"`
+	Extra       map[string]string `json:"extra"`
 	Exceptions  []struct {
 		Type   string `json:"type"`
 		Value  string `json:"value"`

@@ -237,6 +237,9 @@ func TestUIIssues(t *testing.T) {
 		t.Fatalf("issue count %q", n)
 	}
 	pageFrames(t, b, evs[0])
+	if evalJS[bool](b, `!!document.getElementById('event-extra')`) {
+		t.Fatal("additional data shown for an event without extra")
+	}
 	if evalJS[bool](b, `[...document.querySelectorAll('#page *')].some(e => [...e.childNodes].some(n => n.nodeType === 3 && /^(null|undefined)$/.test(n.textContent)))`) {
 		t.Fatal("the issue page prints null or undefined")
 	}
@@ -373,6 +376,29 @@ func TestUIIssues(t *testing.T) {
 	if msg := evalJS[string](b, `document.querySelector('#page .error-box').textContent`); !strings.Contains(msg, "no such issue") {
 		t.Fatalf("missing issue: %q", msg)
 	}
+
+	// Additional data (Sentry's extra) under the event, sorted by key,
+	// values as text. sentry-go no longer sends extra, so the event is
+	// posted to the store endpoint as the JavaScript SDK would.
+	opsDSN, err := url.Parse(createProject(t, s, "ops", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+s.http+"/api/2/store/?sentry_key="+opsDSN.User.Username(), "application/json",
+		strings.NewReader(`{"message":"queue stuck","extra":{"queue":"mail","depth":1200,"job":{"id":7,"tries":[1,2]},"trace":"line 1\nline 2"}}`))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("store event with extra: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	ops := s.waitIssues("project=ops", 1, 1)
+	b.Do(chromedp.Navigate(s.uiURL("#/issues/" + ops[0].ShortID)))
+	waitPage(b, "issue")
+	b.Do(waitJS(`document.querySelectorAll('#event-extra tr').length > 0`, 5*time.Second))
+	extra := evalJS[[]string](b, `[...document.querySelectorAll('#event-extra tr')].map(tr => tr.dataset.key + '=' + tr.querySelector('td.v').textContent)`)
+	if want := []string{"depth=1200", `job={"id":7,"tries":[1,2]}`, "queue=mail", "trace=line 1\nline 2"}; strings.Join(extra, "|") != strings.Join(want, "|") {
+		t.Fatalf("additional data %q, want %q", extra, want)
+	}
+	b.Screenshot("issue-extra")
 }
 
 // TestUIStatus: the Status page lists every part /health reports with the

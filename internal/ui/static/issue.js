@@ -264,12 +264,20 @@ export async function render(root, params, ctx) {
       el('h3', { style: 'margin-top:var(--sp-3)' }, 'Request logs'),
       el('div', { class: 'actions' }, link, ev.trace_id ? el('span', { class: 'mono small' }, 'trace_id ' + ev.trace_id) : el('span', { class: 'muted small' }, 'This event carries no trace id, so there are no request logs to link.')),
       logsBox);
-    const tags = Object.entries(ev.tags || {}).sort(([a], [b]) => (a < b ? -1 : 1));
+    const byKey = ([a], [b]) => (a < b ? -1 : 1);
+    const tags = Object.entries(ev.tags || {}).sort(byKey);
+    // Sentry's "Additional Data": values are text (JSON text for objects),
+    // kept as sent, so an empty one shows and line breaks are kept.
+    const extra = Object.entries(ev.extra || {}).sort(byKey);
     fill(document.getElementById('event-info'), el('h3', null, 'This event'), kvTable([
       ['level', ev.level], ['time', ev.timestamp], ['release', ev.release], ['environment', ev.environment],
       ['server', ev.server_name], ['platform', ev.platform], ['logger', ev.logger], ['user', ev.user_id || ev.user_ip],
       ['trace_id', ev.trace_id], ['fingerprint', (ev.fingerprint || []).join(' ')], ...tags,
-    ]));
+    ]), extra.length ? [
+      el('h3', null, 'Additional data'),
+      el('table', { class: 'kv', id: 'event-extra' }, el('tbody', null, extra.map(([k, v]) =>
+        el('tr', { dataset: { key: k } }, el('td', { class: 'k' }, k), el('td', { class: 'v', style: 'white-space:pre-wrap' }, v))))),
+    ] : null);
     if (ev.trace_id) loadLogs(ev, logsBox, link);
   };
 
