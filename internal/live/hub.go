@@ -115,7 +115,11 @@ type Hub struct {
 	// group; touched is offer's scratch list of the exact groups matched.
 	exact   exactIndex
 	scanned map[string]*group
-	touched []*group
+	// exactFields is the exact index's field names, for Publish, which
+	// does not take subMu, to record what a shed stretch held (see
+	// shedValues).
+	exactFields atomic.Pointer[[]string]
+	touched     []*group
 	// matched is the last sequence number offered to the subscriptions.
 	matched uint64
 	// lastViewer is when a publish last found a subscription; the ring is
@@ -159,6 +163,7 @@ func (h *Hub) newGroup(key string, q *query.Query) *group {
 	if field, value, ok := q.ExactMatch(); ok {
 		g.exact, g.field, g.value = true, field, value
 		h.exact.add(field, value, g)
+		h.storeExactFields()
 	} else {
 		h.scanned[key] = g
 	}
@@ -172,9 +177,20 @@ func (h *Hub) dropGroup(key string, g *group) {
 	delete(h.groups, key)
 	if g.exact {
 		h.exact.remove(g.field, g.value)
+		h.storeExactFields()
 	} else {
 		delete(h.scanned, key)
 	}
+}
+
+// storeExactFields publishes the exact index's field names for Publish;
+// h.subMu is held.
+func (h *Hub) storeExactFields() {
+	names := make([]string, len(h.exact.fields))
+	for i, f := range h.exact.fields {
+		names[i] = f.name
+	}
+	h.exactFields.Store(&names)
 }
 
 // NewHub returns a hub whose cursors carry epoch (the server's start).

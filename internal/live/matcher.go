@@ -32,6 +32,9 @@ type pub struct {
 	ents        []*entry
 	first, last uint64
 	now         time.Time
+	// values, for a shed stretch, are its events' values of the exact
+	// index's fields (shed_values.go); nil: any value may occur.
+	values *shedValues
 }
 
 // enqueue hands a published group to the matcher; the hub's lock is held.
@@ -58,10 +61,17 @@ func (h *Hub) wakeMatcher() {
 // and lets the ring go, whose cursors must stay contiguous.
 func (h *Hub) shedGroup(batches []*event.Batch, n int, now time.Time) {
 	seg := &segment{epoch: h.epoch, first: h.seq + 1, hashes: make([]uint64, 0, n)}
+	var values *shedValues
+	if fields := h.exactFields.Load(); fields != nil && len(*fields) > 0 {
+		values = newShedValues(*fields)
+	}
 	for _, b := range batches {
 		for i := range b.Events {
 			ev := &b.Events[i]
 			seg.hashes = append(seg.hashes, hashEvent(ev))
+			if values != nil {
+				values.add(ev)
+			}
 			if len(seg.hashes) == 1 || ev.Time < seg.minT {
 				seg.minT = ev.Time
 			}
@@ -81,9 +91,10 @@ func (h *Hub) shedGroup(batches []*event.Batch, n int, now time.Time) {
 	first, last := seg.first, h.seq
 	if k := len(h.pending); k > 0 && h.pending[k-1].ents == nil && h.pending[k-1].last+1 == first {
 		h.pending[k-1].last = last // one stretch for consecutive sheds
+		h.pending[k-1].values = h.pending[k-1].values.merge(values)
 		return
 	}
-	h.pending = append(h.pending, pub{first: first, last: last})
+	h.pending = append(h.pending, pub{first: first, last: last, values: values})
 	h.wakeMatcher()
 }
 
@@ -143,6 +154,9 @@ func (h *Hub) offer(p *pub) {
 	}
 	if p.ents == nil {
 		for _, g := range h.groups {
+			if g.exact && !p.values.may(g.field, g.value) {
+				continue // no event of the stretch had its value
+			}
 			for s := range g.subs {
 				s.skip(p.first, p.last)
 			}

@@ -91,3 +91,72 @@ func TestOverloadShedsWithoutWaiting(t *testing.T) {
 		t.Fatalf("want last, got %+v", f)
 	}
 }
+
+// TestShedTellsOnlyFiltersItMayConcern: when the hub sheds a stretch, a
+// viewer of an exact value that no event of the stretch had gets no dropped
+// notice and goes on; one whose value occurs, and one of another kind of
+// filter, are told, and resuming gives the first exactly its lost event.
+func TestShedTellsOnlyFiltersItMayConcern(t *testing.T) {
+	opts := DefaultOptions()
+	opts.PendingEvents = 100
+	e := newEnv(t, opts, nil)
+	hit := e.open(t, "/api/v1/tail?q=message:%3Dm150")
+	miss := e.open(t, "/api/v1/tail?q=message:%3Dnowhere")
+	word := e.open(t, "/api/v1/tail?q=m150")
+
+	e.hub.subMu.Lock() // the matcher cannot offer anything meanwhile
+	for g := 0; g < 3; g++ {
+		batch := make([]string, 100)
+		for i := range batch {
+			batch[i] = "m" + strconv.Itoa(g*100+i)
+		}
+		e.send(t, batch...)
+	}
+	e.hub.subMu.Unlock()
+	if got := e.hub.Shed(); got != 200 {
+		t.Fatalf("shed %d events, want 200", got)
+	}
+	// Once the matcher has caught up, later events are matched, not shed.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		e.hub.mu.Lock()
+		idle := len(e.hub.pending) == 0 && e.hub.pendingEvents == 0
+		e.hub.mu.Unlock()
+		if idle {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the matcher did not catch up")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	told := map[string]*sseClient{"message:=m150": hit, "m150": word}
+	var resume string
+	for name, c := range told {
+		f := c.must(t)
+		var d struct {
+			Unchecked int    `json:"unchecked"`
+			Resume    string `json:"resume_cursor"`
+		}
+		if f.typ != "dropped" || json.Unmarshal([]byte(f.data), &d) != nil || d.Unchecked != 200 || seqOf(t, d.Resume) != 100 {
+			t.Fatalf("%s: want a dropped notice for the 200 shed events, resuming after the first 100, got %+v", name, f)
+		}
+		resume = d.Resume
+	}
+	// Resuming from the notice gives the exact viewer the one event it lost.
+	again := e.open(t, "/api/v1/tail?q=message:%3Dm150&cursor="+resume)
+	if f := again.must(t); f.typ != "log" || msgOf(t, f) != "m150" || seqOf(t, f.id) != 151 {
+		t.Fatalf("resume: got %+v, want m150 at cursor 151", f)
+	}
+	// Sent once the notices are read (until then a stream drops, so that
+	// it never skips ahead of what it was told it lost).
+	e.send(t, "nowhere", "m150")
+	for name, c := range told {
+		if f := c.must(t); msgOf(t, f) != "m150" {
+			t.Fatalf("%s: after the notice, got %+v", name, f)
+		}
+	}
+	// The viewer of a value no shed event had: no notice, its event.
+	if f := miss.must(t); f.typ != "log" || msgOf(t, f) != "nowhere" {
+		t.Fatalf("message:=nowhere: want its event and no notice, got %+v", f)
+	}
+}
