@@ -11,8 +11,10 @@
 // loses events and is told so (an explicit dropped notice with the count
 // and the cursor to resume from); when the matcher is behind by more than
 // Options.PendingEvents (an overloaded machine), groups are shed unmatched
-// and every viewer gets a dropped notice whose "unchecked" field counts
-// them, so that ingest keeps the CPU and live deliveries give way.
+// and every viewer they may concern gets a dropped notice whose
+// "unchecked" field counts them (a viewer of one exact value only when the
+// value occurred in them, see shed_values.go), so that ingest keeps the
+// CPU and live deliveries give way.
 //
 // Resume: a stream opened with a cursor continues exactly after it. From
 // the ring when the cursor is still in it (replay and registration happen

@@ -19,9 +19,10 @@ import (
 //
 // The queue is bounded (Options.PendingEvents). When the matcher is behind
 // by more, Publish sheds: the group is not queued but counted as a stretch
-// of cursors nobody was offered, and every subscription then gets a
-// dropped notice naming the stretch (the events were not checked against
-// its filter, so only their number is known) with the cursor to resume
+// of cursors nobody was offered, and every subscription it may concern
+// (shed_values.go) then gets a dropped notice naming the stretch (the
+// events were not checked against its filter, so only their number is
+// known) with the cursor to resume
 // from; a resume fills the stretch from the ring or the store exactly as
 // after any drop. Ingest thus never waits for viewers, and when the
 // machine is overloaded the live deliveries are what gives way.
