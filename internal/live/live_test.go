@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,6 +63,8 @@ type env struct {
 	pipe *pipeline.Pipeline
 	rec  *recorder
 	srv  *httptest.Server
+	// sent counts the events send has submitted.
+	sent atomic.Uint64
 }
 
 // testEpoch is the boot epoch of the hubs newEnv starts.
@@ -142,6 +145,21 @@ func (e *env) send(t *testing.T, msgs ...string) {
 	}
 	if err := tk.Wait(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	// The pipeline acknowledges a group before it hands it to its
+	// subscribers: wait until the hub has numbered it, so that a test sees
+	// the hub as it is after this send.
+	sent := e.sent.Add(uint64(len(msgs)))
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		e.hub.mu.Lock()
+		seq := e.hub.seq
+		e.hub.mu.Unlock()
+		if seq >= sent {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the hub numbered %d events of the %d sent", seq, sent)
+		}
 	}
 }
 
