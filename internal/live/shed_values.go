@@ -1,6 +1,6 @@
 package live
 
-import "github.com/cespare/xxhash/v2"
+import "github.com/logcaster/logcaster/internal/event"
 
 // shedValues records, for a stretch the hub shed unmatched (matcher.go),
 // which values its events had in the fields of the exact index (filters
@@ -32,17 +32,14 @@ func newShedValues(fields []string) *shedValues {
 	return &shedValues{fields: fields, bits: make([]uint64, 1<<shedValueBits/64)}
 }
 
+// shedValueBit is the bit of one (field, value) pair: its fieldHash, the
+// resume log's hash of a field, cut to the bitset's size.
 func shedValueBit(field, value string) uint64 {
-	var d xxhash.Digest
-	d.Reset()
-	_, _ = d.WriteString(field)
-	_, _ = d.Write([]byte{0})
-	_, _ = d.WriteString(value)
-	return d.Sum64() & (1<<shedValueBits - 1)
+	return fieldHash(field, value) & (1<<shedValueBits - 1)
 }
 
 // add records one event's values of the fields.
-func (sv *shedValues) add(ev interface{ Get(string) (string, bool) }) {
+func (sv *shedValues) add(ev *event.Event) {
 	for _, f := range sv.fields {
 		v, _ := ev.Get(f) // absent reads as "", as in the exact index
 		b := shedValueBit(f, v)
