@@ -521,31 +521,20 @@ func (st *stream) run(ctx context.Context) {
 	// One timer serves the maximum duration, the idle cut-off and the
 	// heartbeat: with 5,000 streams, a select over three more timer
 	// channels was a sixth of the server's CPU.
-	start := time.Now()
-	endAt, beatAt := start.Add(opts.MaxDuration), start
+	// Times are unix ns. The writers record when they last wrote events
+	// (wroteAt); this goroutine when it last wrote a heartbeat (beatAt).
+	start := time.Now().UnixNano()
+	endAt, beatAt := start+int64(opts.MaxDuration), start
 	// next returns when the stream is idle (no event written for Idle)
 	// and when its next heartbeat is due (Heartbeat after the last write
 	// or heartbeat).
-	next := func() (idleAt, hbAt time.Time) {
-		last := start
-		if w := st.wroteAt.Load(); w > last.UnixNano() {
-			last = time.Unix(0, w)
-		}
-		if beatAt.After(last) {
-			return last.Add(opts.Idle), beatAt.Add(opts.Heartbeat)
-		}
-		return last.Add(opts.Idle), last.Add(opts.Heartbeat)
+	next := func() (idleAt, hbAt int64) {
+		last := max(start, st.wroteAt.Load())
+		return last + int64(opts.Idle), max(last, beatAt) + int64(opts.Heartbeat)
 	}
 	wait := func() time.Duration {
 		idleAt, hbAt := next()
-		t := endAt
-		if idleAt.Before(t) {
-			t = idleAt
-		}
-		if hbAt.Before(t) {
-			t = hbAt
-		}
-		return time.Until(t)
+		return time.Duration(min(endAt, idleAt, hbAt) - time.Now().UnixNano())
 	}
 	st.sub.attach(st)
 	timer := time.NewTimer(wait())
@@ -554,16 +543,16 @@ func (st *stream) run(ctx context.Context) {
 	for {
 		select {
 		case <-timer.C:
-			now := time.Now()
+			now := time.Now().UnixNano()
 			idleAt, hbAt := next()
 			switch {
-			case !now.Before(endAt):
+			case now >= endAt:
 				st.end("end", "the stream reached its maximum duration of "+opts.MaxDuration.String()+resume)
 				return
-			case !now.Before(idleAt):
+			case now >= idleAt:
 				st.end("idle", "no event matched for "+opts.Idle.String()+resume)
 				return
-			case !now.Before(hbAt):
+			case now >= hbAt:
 				st.wmu.Lock()
 				st.heartbeat()
 				err := st.flush()
