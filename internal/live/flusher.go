@@ -19,8 +19,8 @@ import (
 // idle one starts too. Writing less at once leaves the other cores to
 // ingest (and, in TestTailLoad, to the viewers on the same machine), and a
 // writer that falls behind makes each write carry more events: on two
-// cores, two writers at once made 40-48k writes/s and p99 187-309 ms, one
-// 38k writes/s and p99 186-207 ms.
+// cores, all writers at once made 40-48k writes/s and a p99 of 187-411 ms,
+// one at a time 38k writes/s and 186-207 ms (BENCHMARKS.md, live tail).
 //
 // Each stream used to do this in its own goroutine: wait for a token,
 // take one of Options.Writers slots, write, sleep FlushInterval. With
